@@ -1,0 +1,98 @@
+"""The error taxonomy. Every failure the user can cause is one of these.
+
+Each class carries the process exit code the CLI uses for it; messages are complete sentences that
+name the file, the layer and the field wherever they are known. Only ``cli.py`` turns them into
+output, so the library raises and never prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+EXIT_OK = 0
+EXIT_MISMATCH = 1
+EXIT_USAGE = 2
+EXIT_BAD_INPUT = 3
+EXIT_UNSUPPORTED = 4
+
+
+class Caffe2KerasError(Exception):
+    """Base class of all errors the converter raises on purpose."""
+
+    exit_code: int = EXIT_BAD_INPUT
+
+
+class UsageError(Caffe2KerasError):
+    """Options that contradict each other or name things that do not exist."""
+
+    exit_code = EXIT_USAGE
+
+
+class ParseError(Caffe2KerasError):
+    """A file that cannot be read as what it claims to be (prototxt or caffemodel)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
+        where = path or ""
+        if path is not None and line is not None:
+            where += f":{line}"
+            if column is not None:
+                where += f":{column}"
+        super().__init__(f"{where}: {message}" if where else message)
+        self.path = path
+        self.line = line
+        self.column = column
+        self.detail = message
+
+
+class CaffemodelError(ParseError):
+    """A caffemodel whose bytes are not a valid NetParameter (truncated, corrupted, wrong file)."""
+
+
+class ValidationError(Caffe2KerasError):
+    """A well-formed file whose content is inconsistent (shapes, blob counts, bottoms, params)."""
+
+    def __init__(self, message: str, *, layer: str | None = None, field: str | None = None) -> None:
+        prefix = f"layer '{layer}'" if layer is not None else ""
+        if field is not None and layer is not None:
+            prefix += f", field '{field}'"
+        super().__init__(f"{prefix}: {message}" if prefix else message)
+        self.layer = layer
+        self.field = field
+        self.detail = message
+
+
+class UnsupportedLayersError(Caffe2KerasError):
+    """One or more layer types (or parameter values) that the converter cannot express."""
+
+    exit_code = EXIT_UNSUPPORTED
+
+    def __init__(self, by_type: Mapping[str, Iterable[str]], reason: str | None = None) -> None:
+        self.by_type = {t: tuple(names) for t, names in sorted(by_type.items())}
+        parts = []
+        for ltype, names in self.by_type.items():
+            shown = ", ".join(f"'{n}'" for n in names[:5])
+            more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+            parts.append(f"{ltype} (used by {shown}{more})")
+        what = "; ".join(parts)
+        message = f"unsupported layer types: {what}"
+        if reason:
+            message += f". {reason}"
+        super().__init__(message)
+
+
+class UnsupportedParameterError(Caffe2KerasError):
+    """A supported layer type with a parameter value the converter cannot express exactly."""
+
+    exit_code = EXIT_UNSUPPORTED
+
+    def __init__(self, message: str, *, layer: str, field: str) -> None:
+        super().__init__(f"layer '{layer}', field '{field}': {message}")
+        self.layer = layer
+        self.field = field

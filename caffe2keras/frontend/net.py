@@ -1,0 +1,33 @@
+"""From files to the graphs the rest of the tool works on."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from caffe2keras.frontend.blobs import read_caffemodel
+from caffe2keras.frontend.load import LoadOptions, build_raw_graph, read_prototxt
+from caffe2keras.ir.graph import Graph
+from caffe2keras.passes import KERAS_PIPELINE, REFERENCE_PIPELINE, run_pipeline
+
+
+@dataclass(frozen=True)
+class LoadedNet:
+    """``reference`` keeps one node per Caffe layer; ``keras`` has the Keras-only rewrites."""
+
+    reference: Graph
+    keras: Graph
+
+
+def load_net(
+    prototxt: str | os.PathLike[str],
+    caffemodel: str | os.PathLike[str] | None = None,
+    options: LoadOptions | None = None,
+) -> LoadedNet:
+    """Parse, pair blobs, check and run the pass pipelines."""
+    options = options or LoadOptions()
+    net = read_prototxt(prototxt)
+    weights = read_caffemodel(caffemodel) if caffemodel is not None else None
+    raw = build_raw_graph(net, weights, options)
+    reference = run_pipeline(raw, REFERENCE_PIPELINE)
+    return LoadedNet(reference=reference, keras=run_pipeline(reference, KERAS_PIPELINE))

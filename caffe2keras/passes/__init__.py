@@ -1,0 +1,33 @@
+"""Graph passes. Order matters; each constraint is stated next to the pass.
+
+``REFERENCE_PIPELINE`` keeps Caffe's semantics layer by layer (what the numpy reference runs);
+``KERAS_PIPELINE`` continues from its result with rewrites that only change how layers map onto
+Keras.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from caffe2keras.ir.graph import Graph
+from caffe2keras.passes import checker, fuse_bn_scale, identity, inplace, silence, support
+
+Pass = Callable[[Graph], Graph]
+
+REFERENCE_PIPELINE: tuple[Pass, ...] = (
+    support.run,  # first: one error listing every unsupported type, before anything else fails
+    inplace.run,  # every later pass assumes one writer per blob
+    checker.run,  # needs unique names for shapes; fits legacy blob shapes before anyone reads them
+    identity.run,  # needs unique names to rewire consumers
+    silence.run,  # after identity: a Silence may read a removed Split's top (already rewired)
+)
+KERAS_PIPELINE: tuple[Pass, ...] = (
+    fuse_bn_scale.run,  # consumer counts are only right once Split/Dropout are gone
+)
+
+
+def run_pipeline(graph: Graph, pipeline: tuple[Pass, ...]) -> Graph:
+    """Apply the passes in order."""
+    for step in pipeline:
+        graph = step(graph)
+    return graph

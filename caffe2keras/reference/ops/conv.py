@@ -1,0 +1,94 @@
+"""Convolution and Deconvolution: Caffe's im2col + GEMM, vectorised.
+
+Weights are (out, in / group, kh, kw) for Convolution and (in, out / group, kh, kw) for
+Deconvolution (``base_conv_layer.cpp``: the blob is (conv_out_channels, conv_in_channels / group)
+and a deconvolution swaps the two).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from caffe2keras.ir.graph import Layer
+from caffe2keras.ir.shapes.rules_conv import conv_out, deconv_out
+from caffe2keras.reference.ops.common import blob, need_4d
+from caffe2keras.reference.registry import reference_op
+
+Pair = tuple[int, int]
+_CHUNK_ELEMENTS = 1 << 23  # cap on one im2col buffer (64 MB in float64)
+
+
+def im2col_view(
+    x: np.ndarray, kernel: Pair, stride: Pair, pad: Pair, dilation: Pair, out_hw: Pair
+) -> np.ndarray:
+    """Caffe's ``im2col.cpp`` as a strided view of shape (N, C, OH, OW, KH, KW).
+
+    Element (oh, ow, i, j) reads input row ``-pad_h + i * dilation_h + oh * stride_h`` (and the
+    same for columns), zero outside the image.
+    """
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, pad, dilation
+    padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    extent = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
+    view = sliding_window_view(padded, extent, axis=(2, 3))
+    return view[:, :, ::sh, ::sw, ::dh, ::dw][:, :, : out_hw[0], : out_hw[1]]
+
+
+def _add_bias(layer: Layer, y: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    if layer.params.bias_term:
+        y = y + blob(layer, 1, dtype).reshape(1, -1, 1, 1)
+    return np.ascontiguousarray(y, dtype=dtype)
+
+
+@reference_op("Convolution")
+def convolution(layer: Layer, inputs: list[np.ndarray], dtype: np.dtype) -> list[np.ndarray]:
+    """``conv_layer.cpp``: per group, weights (Og, Cg*KH*KW) times im2col columns, plus bias."""
+    x = inputs[0]
+    need_4d(layer, x)
+    p = layer.params
+    n, c, h, w = x.shape
+    oh = conv_out(h, p.kernel[0], p.stride[0], p.pad[0], p.dilation[0])
+    ow = conv_out(w, p.kernel[1], p.stride[1], p.pad[1], p.dilation[1])
+    g, og = p.group, p.num_output // p.group
+    k = (c // g) * p.kernel[0] * p.kernel[1]
+    wmat = blob(layer, 0, dtype).reshape(g, og, k).transpose(0, 2, 1)  # (G, K, Og)
+    win = im2col_view(x, p.kernel, p.stride, p.pad, p.dilation, (oh, ow))
+    out = np.empty((n, oh, ow, g, og), dtype=dtype)
+    rows = max(1, _CHUNK_ELEMENTS // max(1, n * ow * c * p.kernel[0] * p.kernel[1]))
+    for r0 in range(0, oh, rows):
+        part = win[:, :, r0 : r0 + rows]
+        cols = part.transpose(0, 2, 3, 1, 4, 5).reshape(-1, g, k)  # (N*R*OW, G, K), a copy
+        res = np.matmul(cols.transpose(1, 0, 2), wmat)  # (G, N*R*OW, Og)
+        out[:, r0 : r0 + rows] = res.transpose(1, 0, 2).reshape(n, -1, ow, g, og)
+    y = out.reshape(n, oh, ow, p.num_output).transpose(0, 3, 1, 2)
+    return [_add_bias(layer, y, dtype)]
+
+
+@reference_op("Deconvolution")
+def deconvolution(layer: Layer, inputs: list[np.ndarray], dtype: np.dtype) -> list[np.ndarray]:
+    """``deconv_layer.cpp``: the convolution's backward pass (columns = W^T x, then col2im).
+
+    col2im scatter-adds column (i, j) at output row ``h * stride + i * dilation - pad``; the
+    canvas is built unpadded and the pad is cropped from every side.
+    """
+    x = inputs[0]
+    need_4d(layer, x)
+    p = layer.params
+    n, c, h, w = x.shape
+    (kh, kw), (sh, sw), (dh, dw) = p.kernel, p.stride, p.dilation
+    g, og = p.group, p.num_output // p.group
+    cg = c // g
+    xg = x.reshape(n, g, cg, h * w).transpose(1, 0, 3, 2).reshape(g, n * h * w, cg)
+    wg = blob(layer, 0, dtype).reshape(g, cg, og * kh * kw)
+    cols = np.matmul(xg, wg).reshape(g, n, h, w, og, kh, kw)
+    canvas = np.zeros((n, p.num_output, sh * (h - 1) + dh * (kh - 1) + 1,
+                       sw * (w - 1) + dw * (kw - 1) + 1), dtype=dtype)
+    for i in range(kh):
+        for j in range(kw):
+            piece = cols[..., i, j].transpose(1, 0, 4, 2, 3).reshape(n, p.num_output, h, w)
+            canvas[:, :, i * dh : i * dh + sh * (h - 1) + 1 : sh,
+                   j * dw : j * dw + sw * (w - 1) + 1 : sw] += piece
+    oh = deconv_out(h, kh, sh, p.pad[0], dh)
+    ow = deconv_out(w, kw, sw, p.pad[1], dw)
+    y = canvas[:, :, p.pad[0] : p.pad[0] + oh, p.pad[1] : p.pad[1] + ow]
+    return [_add_bias(layer, y, dtype)]

@@ -1,0 +1,116 @@
+"""Shared fixtures: the read-only ../shared folder and zoo weights generated once per run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+def shared_or_skip() -> Path:
+    """The shared folder; a hard failure in CI, a skip with a reason elsewhere."""
+    if SHARED.is_dir():
+        return SHARED
+    if os.environ.get("CI"):
+        pytest.fail(f"{SHARED} is missing: CI must provide ../shared beside the checkout")
+    pytest.skip(f"{SHARED} is missing (reference data lives beside the checkout)")
+
+
+def layer_cases() -> list[str]:
+    """Names of the golden layer cases (empty when ../shared is absent)."""
+    root = SHARED / "golden" / "layers"
+    return sorted(p.name for p in root.iterdir()) if root.is_dir() else []
+
+
+def zoo_cases() -> list[str]:
+    """Names of the golden zoo models (empty when ../shared is absent)."""
+    root = SHARED / "golden" / "zoo"
+    return sorted(p.name for p in root.iterdir()) if root.is_dir() else []
+
+
+class Golden:
+    """One golden case: its files, inputs and the blobs real Caffe computed."""
+
+    def __init__(self, root: Path, caffemodel: Path) -> None:
+        self.root = root
+        self.prototxt = root / "net.prototxt"
+        self.caffemodel = caffemodel
+        self.meta = json.loads((root / "meta.json").read_text())
+        with np.load(root / "golden.npz") as z:
+            self.inputs = {k[len("input/") :]: z[k] for k in z.files if k.startswith("input/")}
+            self.blobs = {k[len("blob/") :]: z[k] for k in z.files if k.startswith("blob/")}
+
+    @property
+    def noise_floor(self) -> float:
+        return float(self.meta.get("noise_floor", 0.0))
+
+    @property
+    def input_shapes(self) -> dict[str, tuple[int, ...]]:
+        return {k: tuple(v.shape) for k, v in self.inputs.items()}
+
+
+@pytest.fixture(scope="session")
+def zoo_weights_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("zoo_weights")
+
+
+def make_zoo_caffemodel(name: str, out_dir: Path) -> Path:
+    """The caffemodel of a zoo golden, generated once into ``out_dir`` (or the given one)."""
+    shared = shared_or_skip()
+    meta = json.loads((shared / "golden" / "zoo" / name / "meta.json").read_text())
+    if meta.get("weights") == "given":
+        return shared / "zoo" / f"{name}_iter_10000.caffemodel"
+    out = out_dir / f"{name}.caffemodel"
+    if not out.exists():
+        tool = shared / "tools" / "make_caffemodel.py"
+        manifest = shared / "golden" / "zoo" / name / "manifest.json"
+        subprocess.run([sys.executable, str(tool), str(manifest), str(out)], check=True)
+    return out
+
+
+@pytest.fixture(scope="session")
+def golden_layer():
+    """``golden_layer(name)`` -> Golden for a layer case."""
+
+    def get(name: str) -> Golden:
+        root = shared_or_skip() / "golden" / "layers" / name
+        return Golden(root, root / "weights.caffemodel")
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def golden_zoo(zoo_weights_dir: Path):
+    """``golden_zoo(name)`` -> Golden for a zoo model, its weights generated once per run."""
+
+    def get(name: str) -> Golden:
+        root = shared_or_skip() / "golden" / "zoo" / name
+        return Golden(root, make_zoo_caffemodel(name, zoo_weights_dir))
+
+    return get
+
+
+def rel_linf(actual: np.ndarray, expected: np.ndarray) -> float:
+    """L-infinity error relative to max|expected| (absolute when expected is all zeros)."""
+    actual = np.asarray(actual, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    assert actual.shape == expected.shape, f"shape {actual.shape} != {expected.shape}"
+    scale = float(np.max(np.abs(expected))) if expected.size else 0.0
+    err = float(np.max(np.abs(actual - expected))) if expected.size else 0.0
+    return err / scale if scale > 0 else err
+
+
+def zoo_tolerance(golden: Golden) -> float:
+    """Our zoo bar: max(5e-5, 10 x the case's noise floor), relative to max|golden|."""
+    return max(5e-5, 10.0 * golden.noise_floor)
+
+
+LAYER_TOLERANCE = 1e-5
