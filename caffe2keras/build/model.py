@@ -16,11 +16,16 @@ from caffe2keras.layout import keras_shape
 
 @dataclass(frozen=True)
 class BuiltModel:
-    """The Keras model, the Keras tensor of every graph blob, and Keras name -> Caffe name."""
+    """The Keras model, the Keras tensor of every graph blob, and Keras name -> Caffe name.
+
+    ``blob_layers`` maps each graph blob to the Keras layer whose output carries it, which is how
+    a saved model is probed for intermediate blobs later.
+    """
 
     model: Any
     tensors: dict[str, Any]
     layer_names: dict[str, str]
+    blob_layers: dict[str, str]
     graph: Graph
 
 
@@ -75,4 +80,11 @@ def build_model(graph: Graph) -> BuiltModel:
         klayer.set_weights([w.astype("float32", copy=False) for w in weights])
     for alias in graph.aliases:
         tensors[alias] = tensors[graph.resolve(alias)]
-    return BuiltModel(model=model, tensors=tensors, layer_names=dict(names.origin), graph=graph)
+    blob_layers = {blob: t._keras_history.operation.name for blob, t in tensors.items()}
+    return BuiltModel(
+        model=model,
+        tensors=tensors,
+        layer_names=dict(names.origin),
+        blob_layers=blob_layers,
+        graph=graph,
+    )

@@ -1,0 +1,146 @@
+"""Custom Keras layers, for the few Caffe operations no exact composition of standard layers expresses.
+
+Each layer uses only ``keras.ops``, is registered under the package name ``caffe2keras`` and has a
+``get_config``, so a saved model loads with ``keras.models.load_model(path, safe_mode=True)`` once
+this module is imported (``import caffe2keras.layers``). Builders import it lazily, so importing
+the rest of the package never imports Keras.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import keras
+from keras import ops
+
+_register = keras.saving.register_keras_serializable(package="caffe2keras")
+
+
+class _Elementwise(keras.layers.Layer):
+    """Base of the element-wise layers: output shape = input shape, config = the given fields."""
+
+    _fields: tuple[str, ...] = ()
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), **{f: getattr(self, f) for f in self._fields}}
+
+
+@_register
+class ElementwisePower(_Elementwise):
+    """``y = x ** exponent`` element-wise (C ``pow``: a negative ``x`` with a non-integer exponent
+    gives NaN, ``x ** 0`` is 1 for every ``x``). Keras has no power layer."""
+
+    _fields = ("exponent",)
+
+    def __init__(self, exponent: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.exponent = float(exponent)
+
+    def call(self, x: Any) -> Any:
+        return ops.power(x, ops.cast(self.exponent, x.dtype))
+
+
+@_register
+class ElementwiseLog(_Elementwise):
+    """``y = ln(x)`` element-wise (``-inf`` at 0, NaN below). Keras has no logarithm layer."""
+
+    def call(self, x: Any) -> Any:
+        return ops.log(x)
+
+
+@_register
+class Step(_Elementwise):
+    """``y = 1 if x > threshold else 0`` element-wise (a strict comparison). No standard layer
+    produces a step: ReLU's ``threshold`` keeps ``x`` itself above the threshold."""
+
+    _fields = ("threshold",)
+
+    def __init__(self, threshold: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.threshold = float(threshold)
+
+    def call(self, x: Any) -> Any:
+        return ops.cast(ops.greater(x, ops.cast(self.threshold, x.dtype)), x.dtype)
+
+
+@_register
+class Clip(_Elementwise):
+    """``y = min(max(x, min_value), max_value)`` element-wise. Standard ReLU clips only from 0."""
+
+    _fields = ("min_value", "max_value")
+
+    def __init__(self, min_value: float, max_value: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.min_value = float(min_value)
+        self.max_value = float(max_value)
+
+    def call(self, x: Any) -> Any:
+        return ops.clip(x, ops.cast(self.min_value, x.dtype), ops.cast(self.max_value, x.dtype))
+
+
+@_register
+class MeanVarianceNormalization(_Elementwise):
+    """Per-sample mean (and deviation) normalisation over ``axes``:
+
+    ``d = x - mean(x)``; with ``normalize_variance``: ``y = d / (sqrt(mean(d ** 2)) + eps)``,
+    else ``y = d``. The epsilon is added to the standard deviation, not to the variance, so
+    LayerNormalization (``d / sqrt(var + eps)``) is not the same function. No axes: ``d = 0``.
+    """
+
+    _fields = ("axes", "normalize_variance", "epsilon")
+
+    def __init__(
+        self, axes: Sequence[int], normalize_variance: bool, epsilon: float, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.axes = [int(a) for a in axes]
+        self.normalize_variance = bool(normalize_variance)
+        self.epsilon = float(epsilon)
+
+    def call(self, x: Any) -> Any:
+        if not self.axes:
+            return ops.zeros_like(x)
+        axes = tuple(self.axes)
+        d = x - ops.mean(x, axis=axes, keepdims=True)
+        if not self.normalize_variance:
+            return d
+        std = ops.sqrt(ops.mean(ops.square(d), axis=axes, keepdims=True))
+        return d / (std + ops.cast(self.epsilon, x.dtype))
+
+
+@_register
+class TopK(keras.layers.Layer):
+    """The ``k`` largest values along ``axis`` (in decreasing order) or their indices as floats.
+
+    Among equal values the larger index comes first (the order of sorting (value, index) pairs
+    in decreasing order). The axis keeps its place and gets size ``k``. Keras has no top-k or
+    arg-max layer.
+    """
+
+    def __init__(self, axis: int, k: int, output: str = "indices", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if output not in ("indices", "values"):
+            raise ValueError(f"output must be 'indices' or 'values', got {output!r}")
+        self.axis = int(axis)
+        self.k = int(k)
+        self.output = output
+
+    def call(self, x: Any) -> Any:
+        last = ops.moveaxis(x, self.axis, -1)
+        n = ops.shape(last)[-1]
+        # reversed, so that top_k's "lower index first on ties" becomes "higher index first"
+        values, index = ops.top_k(ops.flip(last, axis=-1), self.k, sorted=True)
+        out = values if self.output == "values" else ops.cast(n - 1 - index, x.dtype)
+        return ops.moveaxis(out, -1, self.axis)
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        shape = list(input_shape)
+        shape[self.axis] = self.k
+        return tuple(shape)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "axis": self.axis, "k": self.k, "output": self.output}

@@ -1,0 +1,118 @@
+"""Blob-by-blob comparison of Keras outputs against the reference, with the culprit rule."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """A blob passes when max|keras - ref| <= atol + rtol * max|ref|."""
+
+    rtol: float = 1e-4
+    atol: float = 0.0
+
+
+@dataclass(frozen=True)
+class BlobComparison:
+    """The numbers for one blob (Caffe layout, batch included)."""
+
+    blob: str
+    layer: str
+    layer_type: str
+    shape: tuple[int, ...]
+    max_abs: float
+    max_rel: float  # max_abs / max|ref|
+    mean_abs: float
+    cosine: float
+    ref_max: float
+    top1: float | None  # fraction of samples whose argmax agrees (classification-shaped blobs)
+    top5: float | None  # fraction whose top-5 sets agree
+    passed: bool
+    is_output: bool
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> float:
+    na, nb = float(np.linalg.norm(a)), float(np.linalg.norm(b))
+    if na == 0.0 and nb == 0.0:
+        return 1.0
+    if na == 0.0 or nb == 0.0:
+        return 0.0
+    return float(np.dot(a, b) / (na * nb))
+
+
+def _topk(keras: np.ndarray, ref: np.ndarray) -> tuple[float | None, float | None]:
+    """Agreement of top-1 / top-5 classes for (N, K) or (N, K, 1, 1) blobs with K > 1."""
+    k_flat, r_flat = keras.reshape(keras.shape[0], -1), ref.reshape(ref.shape[0], -1)
+    squeezable = keras.ndim == 2 or (keras.ndim == 4 and keras.shape[2:] == (1, 1))
+    if not squeezable or k_flat.shape[1] < 2:
+        return None, None
+    top1 = float(np.mean(np.argmax(k_flat, 1) == np.argmax(r_flat, 1)))
+    if k_flat.shape[1] < 5:
+        return top1, None
+    k5 = np.sort(np.argsort(-k_flat, 1)[:, :5], 1)
+    r5 = np.sort(np.argsort(-r_flat, 1)[:, :5], 1)
+    return top1, float(np.mean(np.all(k5 == r5, 1)))
+
+
+def compare_blob(
+    blob: str,
+    layer: str,
+    layer_type: str,
+    keras: np.ndarray,
+    ref: np.ndarray,
+    tol: Tolerance,
+    is_output: bool,
+) -> BlobComparison:
+    """All the numbers for one blob."""
+    k = np.asarray(keras, dtype=np.float64)
+    r = np.asarray(ref, dtype=np.float64)
+    if k.shape != r.shape:
+        raise ValueError(f"blob '{blob}': Keras shape {k.shape} != reference shape {r.shape}")
+    diff = np.abs(k - r)
+    max_abs = float(np.nanmax(diff)) if diff.size else 0.0
+    if np.isnan(diff).any():
+        max_abs = float("inf")
+    ref_max = float(np.max(np.abs(r))) if r.size else 0.0
+    max_rel = max_abs / ref_max if ref_max > 0 else (0.0 if max_abs == 0 else float("inf"))
+    top1, top5 = _topk(k, r) if is_output else (None, None)
+    return BlobComparison(
+        blob=blob,
+        layer=layer,
+        layer_type=layer_type,
+        shape=tuple(int(d) for d in r.shape),
+        max_abs=max_abs,
+        max_rel=max_rel,
+        mean_abs=float(diff.mean()) if diff.size else 0.0,
+        cosine=_cosine(k.ravel(), r.ravel()),
+        ref_max=ref_max,
+        top1=top1,
+        top5=top5,
+        passed=max_abs <= tol.atol + tol.rtol * ref_max,
+        is_output=is_output,
+    )
+
+
+def culprit(rows: Sequence[BlobComparison]) -> BlobComparison | None:
+    """The first failing blob in topological order (rows are in that order)."""
+    return next((row for row in rows if not row.passed), None)
+
+
+def compare_all(
+    keras: Mapping[str, np.ndarray],
+    ref: Mapping[str, np.ndarray],
+    order: Sequence[tuple[str, str, str]],
+    outputs: Sequence[str],
+    tol: Tolerance,
+) -> list[BlobComparison]:
+    """Compare every (blob, layer, type) of ``order`` present in both mappings, in that order."""
+    rows = []
+    for blob, layer, ltype in order:
+        if blob in keras and blob in ref:
+            rows.append(
+                compare_blob(blob, layer, ltype, keras[blob], ref[blob], tol, blob in outputs)
+            )
+    return rows

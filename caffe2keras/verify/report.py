@@ -1,0 +1,133 @@
+"""The equivalence report: owns the verdict and the exit code, renders text, JSON and Markdown."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from caffe2keras.errors import EXIT_MISMATCH, EXIT_OK
+from caffe2keras.verify.compare import BlobComparison, Tolerance, culprit
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything a verification found. ``rows`` are in topological order."""
+
+    model: str
+    rows: tuple[BlobComparison, ...]
+    tolerance: Tolerance
+    inputs: dict[str, Any]  # how the inputs were made (source, seed, shapes, preprocessing)
+    reference: str  # "numpy-float64", ...
+    seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.rows) and all(row.passed for row in self.rows)
+
+    @property
+    def culprit(self) -> BlobComparison | None:
+        return culprit(self.rows)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_OK if self.passed else EXIT_MISMATCH
+
+    def worst(self, n: int = 10) -> list[BlobComparison]:
+        """The ``n`` blobs with the largest relative error, worst first."""
+        return sorted(self.rows, key=lambda r: -r.max_rel)[:n]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document (schema in the README, version ``schema_version``)."""
+        bad = self.culprit
+        outputs = [r for r in self.rows if r.is_output]
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "model": self.model,
+            "passed": self.passed,
+            "exit_code": self.exit_code,
+            "tolerance": asdict(self.tolerance),
+            "reference": self.reference,
+            "inputs": self.inputs,
+            "seconds": round(self.seconds, 3),
+            "summary": {
+                "blobs_compared": len(self.rows),
+                "blobs_failed": sum(not r.passed for r in self.rows),
+                "max_rel_error": max((r.max_rel for r in self.rows), default=0.0),
+                "max_rel_error_outputs": max((r.max_rel for r in outputs), default=0.0),
+            },
+            "culprit": None if bad is None else _row(bad),
+            "blobs": [_row(r) for r in self.rows],
+            **self.extra,
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=1, sort_keys=False, allow_nan=True)
+
+    def to_markdown(self) -> str:
+        """A Markdown summary and table (worst blobs first) for CI artifacts."""
+        verdict = "PASSED" if self.passed else "FAILED"
+        lines = [f"## caffe2keras verification of `{self.model}`: **{verdict}**", ""]
+        lines.append(
+            f"Tolerance: max abs error <= {self.tolerance.atol:g} + "
+            f"{self.tolerance.rtol:g} x max|reference|. Reference: {self.reference}."
+        )
+        bad = self.culprit
+        if bad is not None:
+            lines.append(
+                f"First failing blob: `{bad.blob}` from layer `{bad.layer}` "
+                f"({bad.layer_type}), relative error {bad.max_rel:.3g}."
+            )
+        lines += [
+            "",
+            "| blob | layer | type | shape | max abs | max rel | cosine | top-1 | ok |",
+            "|---|---|---|---|---:|---:|---:|---:|:-:|",
+        ]
+        for r in self.worst(len(self.rows)):
+            top1 = "" if r.top1 is None else f"{r.top1:.2f}"
+            lines.append(
+                f"| `{r.blob}` | `{r.layer}` | {r.layer_type} | {list(r.shape)} | "
+                f"{r.max_abs:.3g} | {r.max_rel:.3g} | {r.cosine:.8f} | {top1} | "
+                f"{'yes' if r.passed else '**no**'} |"
+            )
+        return "\n".join(lines) + "\n"
+
+    def to_text(self, limit: int = 12) -> str:
+        """A terminal table of the worst blobs, the culprit marked."""
+        bad = self.culprit
+        head = f"{'blob':32s} {'layer type':16s} {'max abs':>10s} {'max rel':>10s} {'cosine':>12s}"
+        lines = [head, "-" * len(head)]
+        for r in self.worst(limit):
+            mark = "  <-- first failure" if bad is not None and r.blob == bad.blob else ""
+            flag = "" if r.passed else " FAIL"
+            lines.append(
+                f"{r.blob[:32]:32s} {r.layer_type[:16]:16s} {r.max_abs:10.3g} "
+                f"{r.max_rel:10.3g} {r.cosine:12.9f}{flag}{mark}"
+            )
+        outs = [r for r in self.rows if r.is_output]
+        for r in outs:
+            if r.top1 is not None:
+                top5 = "" if r.top5 is None else f", top-5 agreement {r.top5:.2f}"
+                lines.append(f"output {r.blob}: top-1 agreement {r.top1:.2f}{top5}")
+        verdict = "EQUIVALENT" if self.passed else "NOT EQUIVALENT"
+        lines.append(
+            f"{verdict}: {len(self.rows)} blobs compared against {self.reference}, "
+            f"worst relative error {max((r.max_rel for r in self.rows), default=0):.3g} "
+            f"(tolerance rtol={self.tolerance.rtol:g}, atol={self.tolerance.atol:g}), "
+            f"{self.seconds:.1f} s"
+        )
+        if bad is not None:
+            lines.append(
+                f"likely culprit: layer '{bad.layer}' ({bad.layer_type}) -> blob "
+                f"'{bad.blob}', relative error {bad.max_rel:.3g}"
+            )
+        return "\n".join(lines)
+
+
+def _row(r: BlobComparison) -> dict[str, Any]:
+    d = asdict(r)
+    d["shape"] = list(r.shape)
+    return d

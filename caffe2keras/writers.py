@@ -1,0 +1,82 @@
+"""Write Keras models and weights atomically, with conversion metadata in HDF5 outputs.
+
+The output goes to a temporary file beside the target and is renamed over it only when complete,
+so a failure or Ctrl-C never leaves a half-written output (or the temporary file) behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from caffe2keras.errors import UsageError
+
+# Suffix -> format name. Longest suffix first: ".weights.h5" also ends with ".h5".
+FORMATS = ((".weights.h5", "weights"), (".h5", "h5"), (".keras", "keras"))
+
+
+def output_format(path: str | os.PathLike[str]) -> str:
+    """'weights', 'h5' or 'keras' from the file name; anything else is a usage error."""
+    name = os.fspath(path)
+    for suffix, fmt in FORMATS:
+        if name.endswith(suffix):
+            return fmt
+    raise UsageError(
+        f"cannot tell the output format of '{name}': use .h5 (full model, legacy HDF5), "
+        ".keras (native Keras 3) or .weights.h5 (weights only)"
+    )
+
+
+@contextmanager
+def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
+    """A temporary path beside ``target`` (same suffix); renamed over it on success only."""
+    target = Path(target)
+    suffix = (
+        next(s for s, _ in FORMATS if target.name.endswith(s))
+        if any(target.name.endswith(s) for s, _ in FORMATS)
+        else target.suffix
+    )
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.partial{suffix}")
+    if not target.parent.is_dir():
+        raise UsageError(f"the output folder '{target.parent}' does not exist")
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _quiet_legacy_h5_warning() -> None:
+    """Keras logs a 'legacy HDF5' warning through absl on every .h5 save; .h5 is asked for."""
+    try:
+        import absl.logging
+    except ImportError:  # pragma: no cover - absl comes with TensorFlow
+        return
+    absl.logging.set_verbosity(absl.logging.ERROR)
+
+
+def _add_h5_metadata(path: Path, metadata: Mapping[str, Any]) -> None:
+    import h5py
+
+    with h5py.File(path, "a") as f:
+        for key, value in sorted(metadata.items()):
+            f.attrs[f"caffe2keras_{key}"] = json.dumps(value, sort_keys=True)
+
+
+def write_model(model: Any, path: str | os.PathLike[str], metadata: Mapping[str, Any]) -> str:
+    """Write ``model`` in the format its suffix names; returns the format."""
+    fmt = output_format(path)
+    _quiet_legacy_h5_warning()
+    with atomic_path(path) as tmp:
+        if fmt == "weights":
+            model.save_weights(tmp)
+        else:
+            model.save(tmp)
+        if fmt in ("weights", "h5"):
+            _add_h5_metadata(tmp, metadata)
+    return fmt

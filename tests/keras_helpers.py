@@ -1,0 +1,33 @@
+"""Test helpers that convert a golden case and read Keras blobs back in Caffe layout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from caffe2keras.build.model import BuiltModel, build_model
+from caffe2keras.frontend.load import LoadOptions
+from caffe2keras.frontend.net import LoadedNet, load_net
+from caffe2keras.verify.run import probe_keras
+
+
+def convert_case(
+    prototxt: Path, caffemodel: Path, shapes: dict[str, Any]
+) -> tuple[LoadedNet, BuiltModel]:
+    """Load and build a net at the given input shapes."""
+    net = load_net(prototxt, caffemodel, LoadOptions(input_shapes=shapes))
+    return net, build_model(net.keras)
+
+
+def keras_blobs(
+    model: Any,
+    built: BuiltModel,
+    net: LoadedNet,
+    inputs: dict[str, np.ndarray],
+    wanted: set[str] | None = None,
+) -> dict[str, np.ndarray]:
+    """The blobs of ``model`` (the built one or a reloaded copy), Caffe layout."""
+    layers = {b: n for b, n in built.blob_layers.items() if wanted is None or b in wanted}
+    return probe_keras(model, layers, inputs, net.keras)

@@ -1,0 +1,97 @@
+"""Zoo models end to end: convert to .h5, load it back, feed the golden input, match real Caffe.
+
+Outputs must be within the zoo bar, max(5e-5, 10 x noise_floor) relative to max|golden|, as the
+issue demands. Intermediate blobs are held to 3x that: on the deep ResNets even our float64
+reference differs from the float32 Caffe goldens by up to ~5e-5 there (Caffe's own rounding).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+from conftest import rel_linf, zoo_tolerance
+from keras_helpers import keras_blobs
+
+from caffe2keras import api
+
+CORE_ZOO = [
+    "cifar10_quick",
+    "densenet121",
+    "densenet161",
+    "densenet169",
+    "densenet201",
+    "lenet",
+    "mobilenet_v1",
+    "mobilenet_v2",
+    "resnet50",
+    "resnet101",
+    "resnet152",
+    "squeezenet_v1.0",
+    "squeezenet_v1.1",
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", CORE_ZOO)
+def test_zoo_model_matches_caffe(model: str, golden_zoo, tmp_path) -> None:
+    from caffe2keras.build.model import build_model
+
+    g = golden_zoo(model)
+    options = api.ConvertOptions(input_shapes=g.input_shapes, verify=False)
+    out = tmp_path / f"{model}.h5"
+    result = api.convert(g.prototxt, g.caffemodel, out, options)
+    assert result.written and out.exists()
+    net = api.load(g.prototxt, g.caffemodel, options)
+    built = build_model(net.keras)
+    loaded = keras.models.load_model(out, safe_mode=True, compile=False)
+    got = keras_blobs(loaded, built, net, g.inputs, set(g.blobs))
+    tol = zoo_tolerance(g)
+    outputs = set(g.meta["outputs"])
+    for blob, expected in g.blobs.items():
+        err = rel_linf(got[blob], expected)
+        limit = tol if blob in outputs else 3 * tol
+        assert err <= limit, f"{model}: blob '{blob}' rel L-inf {err:.3g} > {limit:.3g}"
+
+
+@pytest.mark.slow
+def test_densenet121_fuses_every_batchnorm(golden_zoo, tmp_path) -> None:
+    g = golden_zoo("densenet121")
+    out = tmp_path / "d.h5"
+    result = api.convert(g.prototxt, g.caffemodel, out, api.ConvertOptions())
+    assert result.exit_code == 0 and result.report is not None and result.report.passed
+    model = keras.models.load_model(out, safe_mode=True, compile=False)
+    kinds = [type(layer).__name__ for layer in model.layers]
+    assert kinds.count("BatchNormalization") == 121
+    assert result.fused_batchnorms == 121
+    # nothing applies a separate scale/shift: no Rescaling, Multiply, Add right after a BN
+    assert "Rescaling" not in kinds and "Multiply" not in kinds
+
+
+@pytest.mark.slow
+def test_fresh_process_load_reproduces_outputs(golden_zoo, tmp_path) -> None:
+    g = golden_zoo("densenet121")
+    out = tmp_path / "d.h5"
+    api.convert(g.prototxt, g.caffemodel, out, api.ConvertOptions(verify=False))
+    x = np.transpose(g.inputs["data"], (0, 2, 3, 1))
+    np.save(tmp_path / "x.npy", x)
+    from caffe2keras.build.model import build_model
+
+    built = build_model(api.load(g.prototxt, g.caffemodel).keras)
+    in_memory = np.asarray(built.model(x, training=False))
+    code = (
+        "import sys, numpy as np, keras\n"
+        "m = keras.models.load_model(sys.argv[1], safe_mode=True, compile=False)\n"
+        "np.save(sys.argv[3], np.asarray(m(np.load(sys.argv[2]), training=False)))\n"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code, str(out), str(tmp_path / "x.npy"), str(tmp_path / "y.npy")],
+        check=True,
+    )
+    np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), in_memory)
+    meta = json.loads(g.root.joinpath("meta.json").read_text())
+    assert in_memory.shape[0] == 2 and meta["outputs"] == ["fc6"]
