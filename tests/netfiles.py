@@ -29,4 +29,5 @@ def write_net(
 
 def input_layer(shape: tuple[int, ...], name: str = "data") -> str:
     dims = " ".join(f"dim: {d}" for d in shape)
-    return f'layer {{ name: "{name}" type: "Input" top: "{name}" input_param {{ shape {{ {dims} }} }} }}\n'
+    head = f'layer {{ name: "{name}" type: "Input" top: "{name}" '
+    return head + f"input_param {{ shape {{ {dims} }} }} }}\n"
