@@ -69,7 +69,7 @@ def build_model(graph: Graph) -> BuiltModel:
         t = keras.Input(shape=keras_shape(spec.shape)[1:], name=names.make(spec.name))
         tensors[spec.name] = t
         inputs.append(t)
-    pending = []
+    pending: list[tuple[Any, tuple[Any, ...]]] = []
     for layer in graph.layers:
         result = registry.get_builder(layer.type)(layer, [tensors[b] for b in layer.bottoms], ctx)
         tensors.update(zip(layer.tops, result.outputs))
