@@ -81,7 +81,7 @@ def make_inputs(net: LoadedNet, options: ConvertOptions) -> tuple[dict[str, np.n
             arr = np.load(path, allow_pickle=False).astype(np.float32)
         except (OSError, ValueError) as exc:
             raise UsageError(f"cannot read input array '{path}': {exc}") from None
-        want = inputs[name].shape[1:]
+        want = inputs[name].shape[1:]  # inputs are keyed by their Caffe blob names
         if arr.ndim == len(want):
             arr = arr[None]
         if tuple(arr.shape[1:]) != tuple(want):

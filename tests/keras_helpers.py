@@ -29,5 +29,6 @@ def keras_blobs(
     wanted: set[str] | None = None,
 ) -> dict[str, np.ndarray]:
     """The blobs of ``model`` (the built one or a reloaded copy), Caffe layout."""
-    layers = {b: n for b, n in built.blob_layers.items() if wanted is None or b in wanted}
+    keep = None if wanted is None else wanted | {net.keras.resolve(w) for w in wanted}
+    layers = {b: n for b, n in built.blob_layers.items() if keep is None or b in keep}
     return probe_keras(model, layers, inputs, net.keras)

@@ -19,7 +19,9 @@ def random_inputs(graph: Graph, seed: int = 0, batch: int = 2) -> dict[str, np.n
     """Seeded standard-normal NCHW inputs at the graph's input shapes, with the given batch."""
     rng = np.random.default_rng(seed)
     return {
-        spec.name: rng.standard_normal((batch, *spec.shape[1:])).astype(np.float32)
+        graph.caffe_name(spec.name): rng.standard_normal((batch, *spec.shape[1:])).astype(
+            np.float32
+        )
         for spec in graph.inputs
     }
 
@@ -31,13 +33,21 @@ def probe_keras(
     import keras
 
     blobs = [b for b in blob_layers if graph.resolve(b) == b]
+    aliases = [b for b in blob_layers if graph.resolve(b) != b]
+    if not blobs:
+        return {}
     outputs = [model.get_layer(blob_layers[b]).output for b in blobs]
     probe = keras.Model(inputs=model.inputs, outputs=outputs)
-    feed = [to_keras(np.asarray(inputs[spec.name], np.float32)) for spec in graph.inputs]
+    feed = [
+        to_keras(np.asarray(inputs[graph.caffe_name(spec.name)], np.float32))
+        for spec in graph.inputs
+    ]
     values = probe(feed, training=False)
     if not isinstance(values, (list, tuple)):
         values = [values]
-    return {b: to_caffe(np.asarray(v)) for b, v in zip(blobs, values)}
+    out = {b: to_caffe(np.asarray(v)) for b, v in zip(blobs, values)}
+    out.update({a: out[graph.resolve(a)] for a in aliases if graph.resolve(a) in out})
+    return out
 
 
 def blob_order(graph: Graph) -> list[tuple[str, str, str]]:
