@@ -13,7 +13,7 @@ import caffe2keras.layers  # noqa: F401  (custom layers for safe-mode loading)
 
 
 def _fused_away(net, blob: str) -> bool:
-    """Whether ``blob`` is produced by a Caffe layer that a fusion absorbed (not a node's output)."""
+    """Whether ``blob`` comes from a Caffe layer a fusion absorbed (and no node outputs it)."""
     keras_tops = {t for layer in net.keras.layers for t in layer.tops}
     producer = net.reference.producers().get(blob)
     fused = {s for layer in net.keras.layers if len(layer.sources) > 1 for s in layer.sources}
