@@ -60,3 +60,9 @@ def axpy_shapes(layer: Layer, bottoms: list[Shape]) -> LayerShapes:
             field="bottom",
         )
     return LayerShapes(tops=(x,))
+
+
+@shape_rule("Silence")
+def silence_shapes(layer: Layer, bottoms: list[Shape]) -> LayerShapes:
+    """Silence consumes its bottoms and has no tops (removed by a pass before building)."""
+    return LayerShapes(tops=())

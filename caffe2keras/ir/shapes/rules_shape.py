@@ -202,7 +202,10 @@ def argmax_shapes(layer: Layer, bottoms: list[Shape]) -> LayerShapes:
             raise ValidationError(
                 "top_k exceeds the number of values", layer=layer.name, field="top_k"
             )
-        return LayerShapes(tops=((shape[0], 2 if p.out_max_val else 1, p.top_k),))
+        # Caffe keeps the bottom's rank (at least 3): (N, 1 or 2 with out_max_val, top_k, 1...)
+        out = [1] * max(3, len(shape))
+        out[0], out[1], out[2] = shape[0], 2 if p.out_max_val else 1, p.top_k
+        return LayerShapes(tops=(tuple(out),))
     axis = canonical_axis(p.axis, len(shape), layer)
     if p.top_k > shape[axis]:
         raise ValidationError("top_k exceeds the axis size", layer=layer.name, field="top_k")
