@@ -33,7 +33,7 @@ def prelu(layer: Layer, inputs: Inputs, dtype: np.dtype) -> Inputs:
     """``prelu_layer.cpp``: max(x, 0) + a_c * min(x, 0), channel c = axis 1 (one shared a when
     ``channel_shared``; a blob without axis 1 has one channel)."""
     x = inputs[0]
-    slope = blob(layer, 0, dtype).reshape(-1)
+    slope: np.ndarray = blob(layer, 0, dtype)
     if not layer.params.channel_shared and x.ndim >= 2:
         slope = slope.reshape((1, -1) + (1,) * (x.ndim - 2))
     else:
@@ -55,16 +55,19 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
 
 @reference_op("Sigmoid")
 def sigmoid_op(layer: Layer, inputs: Inputs, dtype: np.dtype) -> Inputs:
+    """``sigmoid_layer.cpp``."""
     return [sigmoid(inputs[0])]
 
 
 @reference_op("TanH")
 def tanh(layer: Layer, inputs: Inputs, dtype: np.dtype) -> Inputs:
+    """``tanh_layer.cpp``."""
     return [np.tanh(inputs[0])]
 
 
 @reference_op("AbsVal")
 def absval(layer: Layer, inputs: Inputs, dtype: np.dtype) -> Inputs:
+    """``absval_layer.cpp``: |x|."""
     return [np.abs(inputs[0])]
 
 
@@ -80,7 +83,8 @@ def power(x: np.ndarray, exponent: float, scale: float, shift: float) -> np.ndar
     """``power_layer.cpp``: (shift + scale * x) ** power; when power * scale == 0 the top is the
     constant 1 (power 0) or shift ** power (scale 0), whatever x is."""
     if exponent * scale == 0:
-        value = 1.0 if exponent == 0 else shift**exponent
+        with np.errstate(invalid="ignore"):
+            value = 1.0 if exponent == 0 else np.power(np.float64(shift), exponent)
         return np.full_like(x, value)
     y = x
     if scale != 1:
@@ -92,6 +96,7 @@ def power(x: np.ndarray, exponent: float, scale: float, shift: float) -> np.ndar
 
 @reference_op("Power")
 def power_op(layer: Layer, inputs: Inputs, dtype: np.dtype) -> Inputs:
+    """See :func:`power`."""
     p = layer.params
     return [power(inputs[0], p.power, p.scale, p.shift)]
 

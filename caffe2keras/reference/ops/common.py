@@ -14,8 +14,11 @@ FLT_MAX = float(np.finfo(np.float32).max)
 def blob(layer: Layer, index: int, dtype: np.dtype) -> np.ndarray:
     """Learned blob ``index`` of ``layer`` in ``dtype``; a clear error when the model lacks it."""
     if index >= len(layer.blobs):
-        raise ValidationError(f"needs learned blob {index} but has {len(layer.blobs)} (was a "
-                              f"caffemodel given?)", layer=layer.name, field="blobs")
+        raise ValidationError(
+            f"needs learned blob {index} but has {len(layer.blobs)} (was a caffemodel given?)",
+            layer=layer.name,
+            field="blobs",
+        )
     return np.asarray(layer.blobs[index], dtype=dtype)
 
 
@@ -28,5 +31,8 @@ def along_axis(values: np.ndarray, ndim: int, axis: int) -> np.ndarray:
 def need_4d(layer: Layer, x: np.ndarray) -> None:
     """Spatial layers work on N, C, H, W blobs only."""
     if x.ndim != 4:
-        raise ValidationError(f"expects a 4-D (N, C, H, W) bottom, got shape {list(x.shape)}",
-                              layer=layer.name, field="bottom")
+        raise ValidationError(
+            f"expects a 4-D (N, C, H, W) bottom, got shape {list(x.shape)}",
+            layer=layer.name,
+            field="bottom",
+        )

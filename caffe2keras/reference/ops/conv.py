@@ -42,7 +42,8 @@ def _add_bias(layer: Layer, y: np.ndarray, dtype: np.dtype) -> np.ndarray:
 
 @reference_op("Convolution")
 def convolution(layer: Layer, inputs: list[np.ndarray], dtype: np.dtype) -> list[np.ndarray]:
-    """``conv_layer.cpp``: per group, weights (Og, Cg*KH*KW) times im2col columns, plus bias."""
+    """``conv_layer.cpp``: per sample and group, weights (Og, Cg*KH*KW) times the im2col columns
+    (Cg*KH*KW, OH*OW), plus the bias."""
     x = inputs[0]
     need_4d(layer, x)
     p = layer.params
@@ -51,17 +52,19 @@ def convolution(layer: Layer, inputs: list[np.ndarray], dtype: np.dtype) -> list
     ow = conv_out(w, p.kernel[1], p.stride[1], p.pad[1], p.dilation[1])
     g, og = p.group, p.num_output // p.group
     k = (c // g) * p.kernel[0] * p.kernel[1]
-    wmat = blob(layer, 0, dtype).reshape(g, og, k).transpose(0, 2, 1)  # (G, K, Og)
+    wmat = blob(layer, 0, dtype).reshape(g, og, k)
+    if p.kernel == (1, 1) and p.stride == (1, 1) and p.pad == (0, 0):  # im2col is the identity
+        y = np.matmul(wmat, x.reshape(n, g, k, h * w))
+        return [_add_bias(layer, y.reshape(n, p.num_output, oh, ow), dtype)]
     win = im2col_view(x, p.kernel, p.stride, p.pad, p.dilation, (oh, ow))
-    out = np.empty((n, oh, ow, g, og), dtype=dtype)
-    rows = max(1, _CHUNK_ELEMENTS // max(1, n * ow * c * p.kernel[0] * p.kernel[1]))
-    for r0 in range(0, oh, rows):
-        part = win[:, :, r0 : r0 + rows]
-        cols = part.transpose(0, 2, 3, 1, 4, 5).reshape(-1, g, k)  # (N*R*OW, G, K), a copy
-        res = np.matmul(cols.transpose(1, 0, 2), wmat)  # (G, N*R*OW, Og)
-        out[:, r0 : r0 + rows] = res.transpose(1, 0, 2).reshape(n, -1, ow, g, og)
-    y = out.reshape(n, oh, ow, p.num_output).transpose(0, 3, 1, 2)
-    return [_add_bias(layer, y, dtype)]
+    out = np.empty((n, g, og, oh, ow), dtype=dtype)
+    rows = max(1, _CHUNK_ELEMENTS // (c * p.kernel[0] * p.kernel[1] * ow))
+    for i in range(n):
+        for r0 in range(0, oh, rows):
+            part = win[i, :, r0 : r0 + rows]  # (C, R, OW, KH, KW)
+            cols = part.transpose(0, 3, 4, 1, 2).reshape(g, k, -1)  # a copy: (G, K, R*OW)
+            out[i, :, :, r0 : r0 + rows] = np.matmul(wmat, cols).reshape(g, og, -1, ow)
+    return [_add_bias(layer, out.reshape(n, p.num_output, oh, ow), dtype)]
 
 
 @reference_op("Deconvolution")
@@ -81,13 +84,19 @@ def deconvolution(layer: Layer, inputs: list[np.ndarray], dtype: np.dtype) -> li
     xg = x.reshape(n, g, cg, h * w).transpose(1, 0, 3, 2).reshape(g, n * h * w, cg)
     wg = blob(layer, 0, dtype).reshape(g, cg, og * kh * kw)
     cols = np.matmul(xg, wg).reshape(g, n, h, w, og, kh, kw)
-    canvas = np.zeros((n, p.num_output, sh * (h - 1) + dh * (kh - 1) + 1,
-                       sw * (w - 1) + dw * (kw - 1) + 1), dtype=dtype)
+    canvas = np.zeros(
+        (n, p.num_output, sh * (h - 1) + dh * (kh - 1) + 1, sw * (w - 1) + dw * (kw - 1) + 1),
+        dtype=dtype,
+    )
     for i in range(kh):
         for j in range(kw):
             piece = cols[..., i, j].transpose(1, 0, 4, 2, 3).reshape(n, p.num_output, h, w)
-            canvas[:, :, i * dh : i * dh + sh * (h - 1) + 1 : sh,
-                   j * dw : j * dw + sw * (w - 1) + 1 : sw] += piece
+            canvas[
+                :,
+                :,
+                i * dh : i * dh + sh * (h - 1) + 1 : sh,
+                j * dw : j * dw + sw * (w - 1) + 1 : sw,
+            ] += piece
     oh = deconv_out(h, kh, sh, p.pad[0], dh)
     ow = deconv_out(w, kw, sw, p.pad[1], dw)
     y = canvas[:, :, p.pad[0] : p.pad[0] + oh, p.pad[1] : p.pad[1] + ow]

@@ -27,22 +27,26 @@ def pool_geometry(layer: Layer, height: int, width: int) -> tuple[Pair, Pair, Pa
     p = layer.params
     if p.global_pooling:
         if p.pad != (0, 0) or p.stride != (1, 1):
-            raise ValidationError("global pooling needs pad 0 and stride 1 (as Caffe checks)",
-                                  layer=layer.name, field="global_pooling")
+            raise ValidationError(
+                "global pooling needs pad 0 and stride 1 (as Caffe checks)",
+                layer=layer.name,
+                field="global_pooling",
+            )
         return (height, width), (1, 1), (0, 0), (1, 1)
     (kh, kw), (sh, sw), (ph, pw) = p.kernel, p.stride, p.pad
     out = (pool_out(height, kh, sh, ph, p.ceil), pool_out(width, kw, sw, pw, p.ceil))
     return p.kernel, p.stride, p.pad, out
 
 
-def _windows(x: np.ndarray, kernel: Pair, stride: Pair, pad: Pair, out: Pair,
-             value: float) -> np.ndarray:
+def _windows(
+    x: np.ndarray, kernel: Pair, stride: Pair, pad: Pair, out: Pair, value: float
+) -> np.ndarray:
     """(N, C, OH, OW, KH, KW) view of ``x`` padded with ``value`` before and after, far enough
     for the last (possibly clipped) window."""
-    after = [max(0, (out[a] - 1) * stride[a] + kernel[a] - pad[a] - x.shape[2 + a])
-             for a in (0, 1)]
-    padded = np.pad(x, ((0, 0), (0, 0), (pad[0], after[0]), (pad[1], after[1])),
-                    constant_values=value)
+    after = [max(0, (out[a] - 1) * stride[a] + kernel[a] - pad[a] - x.shape[2 + a]) for a in (0, 1)]
+    padded = np.pad(
+        x, ((0, 0), (0, 0), (pad[0], after[0]), (pad[1], after[1])), constant_values=value
+    )
     view = sliding_window_view(padded, kernel, axis=(2, 3))
     return view[:, :, :: stride[0], :: stride[1]][:, :, : out[0], : out[1]]
 
@@ -93,8 +97,9 @@ def pooling(layer: Layer, inputs: list[np.ndarray], dtype: np.dtype) -> list[np.
     x = inputs[0]
     need_4d(layer, x)
     if len(layer.tops) != 1:
-        raise UnsupportedParameterError("the max-index second top is not supported",
-                                        layer=layer.name, field="top")
+        raise UnsupportedParameterError(
+            "the max-index second top is not supported", layer=layer.name, field="top"
+        )
     kernel, stride, pad, out = pool_geometry(layer, x.shape[2], x.shape[3])
     method = layer.params.method
     if method == "MAX":
@@ -102,6 +107,7 @@ def pooling(layer: Layer, inputs: list[np.ndarray], dtype: np.dtype) -> list[np.
     if method == "AVE":
         return [ave_pool(x, kernel, stride, pad, out)]
     if pad != (0, 0):
-        raise ValidationError("STOCHASTIC pooling takes no padding (as Caffe checks)",
-                              layer=layer.name, field="pad")
+        raise ValidationError(
+            "STOCHASTIC pooling takes no padding (as Caffe checks)", layer=layer.name, field="pad"
+        )
     return [stochastic_pool_test(x, kernel, stride, out)]

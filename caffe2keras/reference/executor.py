@@ -1,0 +1,100 @@
+"""Run a reference graph on numpy inputs, keeping every blob."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+from numpy.typing import DTypeLike
+
+from caffe2keras.errors import UnsupportedLayersError, ValidationError
+from caffe2keras.ir.graph import Graph
+from caffe2keras.reference import ops  # noqa: F401  (registers the ops)
+from caffe2keras.reference.registry import lookup_reference_op
+
+
+def _check_supported(graph: Graph) -> None:
+    missing: dict[str, list[str]] = {}
+    for layer in graph.layers:
+        if lookup_reference_op(layer.type) is None:
+            missing.setdefault(layer.type, []).append(layer.name)
+    if missing:
+        raise UnsupportedLayersError(missing, "the numpy reference has no op for them")
+
+
+def _bind_inputs(
+    graph: Graph, inputs: Mapping[str, np.ndarray], dtype: np.dtype
+) -> dict[str, np.ndarray]:
+    """Each graph input from ``inputs`` (by graph name or Caffe name), checked and cast."""
+    values: dict[str, np.ndarray] = {}
+    accepted: set[str] = set()
+    for spec in graph.inputs:
+        caffe = graph.caffe_name(spec.name)
+        accepted.update((spec.name, caffe))
+        key = spec.name if spec.name in inputs else caffe
+        expected = ["N", *spec.shape[1:]]
+        if key not in inputs:
+            raise ValidationError(
+                f"input '{caffe}' is missing (expected shape {expected})", field="input"
+            )
+        arr = np.asarray(inputs[key])
+        if arr.ndim != len(spec.shape) or arr.shape[1:] != spec.shape[1:] or not arr.shape[0]:
+            raise ValidationError(
+                f"input '{caffe}' has shape {list(arr.shape)}, the net expects {expected}",
+                field="input",
+            )
+        if not np.issubdtype(arr.dtype, np.number):
+            raise ValidationError(
+                f"input '{caffe}' has non-numeric dtype {arr.dtype}", field="input"
+            )
+        values[spec.name] = np.array(arr, dtype=dtype)
+    unknown = sorted(set(inputs) - accepted)
+    if unknown:
+        names = ", ".join(graph.caffe_name(s.name) for s in graph.inputs)
+        raise ValidationError(
+            f"unknown input(s) {', '.join(unknown)} (the net's inputs: {names})", field="input"
+        )
+    return values
+
+
+def run_reference(
+    graph: Graph, inputs: Mapping[str, np.ndarray], dtype: DTypeLike = np.float64
+) -> dict[str, np.ndarray]:
+    """Caffe's TEST-phase forward pass of ``graph`` in numpy.
+
+    ``inputs`` maps each net input (graph or Caffe name) to an N, C, H, W array of any batch size
+    whose other dimensions match the graph's. Computation is in ``dtype`` (float64 by default;
+    float32 mimics Caffe's arithmetic). Returns every blob by its graph name (inputs, in-place
+    versions such as ``x@bn``, final names) plus every name in ``graph.aliases``, sharing the
+    array of the blob it resolves to. The arrays are read-only.
+    """
+    dtype = np.dtype(dtype)
+    if not np.issubdtype(dtype, np.floating):
+        raise ValueError(f"dtype must be a floating type, got {dtype}")
+    _check_supported(graph)
+    values = _bind_inputs(graph, inputs, dtype)
+    for layer in graph.layers:
+        op = lookup_reference_op(layer.type)
+        assert op is not None
+        missing = [b for b in layer.bottoms if b not in values]
+        if missing:
+            raise ValidationError(
+                f"bottom '{missing[0]}' is not produced by any earlier layer or input",
+                layer=layer.name,
+                field="bottom",
+            )
+        outputs = op(layer, [values[b] for b in layer.bottoms], dtype)
+        if len(outputs) != len(layer.tops):
+            raise RuntimeError(
+                f"reference op for {layer.type} returned {len(outputs)} "
+                f"arrays for {len(layer.tops)} tops (layer '{layer.name}')"
+            )
+        for top, out in zip(layer.tops, outputs):
+            values[top] = np.asarray(out).astype(dtype, copy=False)
+    for name in graph.aliases:
+        target = graph.resolve(name)
+        if target in values:
+            values[name] = values[target]
+    for arr in values.values():
+        arr.flags.writeable = False
+    return values
