@@ -99,6 +99,14 @@ def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
             help="Absolute tolerance per blob.",
         ),
         click.option(
+            "--noise-factor",
+            type=float,
+            default=4.0,
+            show_default=True,
+            help="Also allow this many times the blob's float32 rounding noise (reference in "
+            "float32 vs float64); 0 uses --rtol alone.",
+        ),
+        click.option(
             "--reference-dtype",
             type=click.Choice(["float64", "float32"]),
             default="float64",
@@ -148,7 +156,7 @@ def _options(kw: dict[str, Any], **extra: Any) -> Any:
         input_shapes=_shapes(kw["input_shape"]),
         phase=kw["phase"],
         stages=tuple(kw["stage"]),
-        tolerance=Tolerance(rtol=kw["rtol"], atol=kw["atol"]),
+        tolerance=Tolerance(rtol=kw["rtol"], atol=kw["atol"], noise_factor=kw["noise_factor"]),
         reference_dtype=kw["reference_dtype"],
         seed=kw["seed"],
         input_npy=npy,

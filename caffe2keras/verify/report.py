@@ -72,8 +72,9 @@ class Report:
         verdict = "PASSED" if self.passed else "FAILED"
         lines = [f"## caffe2keras verification of `{self.model}`: **{verdict}**", ""]
         lines.append(
-            f"Tolerance: max abs error <= {self.tolerance.atol:g} + "
-            f"{self.tolerance.rtol:g} x max|reference|. Reference: {self.reference}."
+            f"Tolerance per blob: max abs error <= {self.tolerance.atol:g} + "
+            f"max({self.tolerance.rtol:g}, {self.tolerance.noise_factor:g} x float32 noise) "
+            f"x max|reference|. Reference: {self.reference}."
         )
         bad = self.culprit
         if bad is not None:
@@ -83,14 +84,15 @@ class Report:
             )
         lines += [
             "",
-            "| blob | layer | type | shape | max abs | max rel | cosine | top-1 | ok |",
-            "|---|---|---|---|---:|---:|---:|---:|:-:|",
+            "| blob | layer | type | shape | max abs | max rel | allowed | cosine | top-1 | ok |",
+            "|---|---|---|---|---:|---:|---:|---:|---:|:-:|",
         ]
         for r in self.worst(len(self.rows)):
             top1 = "" if r.top1 is None else f"{r.top1:.2f}"
             lines.append(
                 f"| `{r.blob}` | `{r.layer}` | {r.layer_type} | {list(r.shape)} | "
-                f"{r.max_abs:.3g} | {r.max_rel:.3g} | {r.cosine:.8f} | {top1} | "
+                f"{r.max_abs:.3g} | {r.max_rel:.3g} | {r.allowed_rel:.3g} | "
+                f"{r.cosine:.8f} | {top1} | "
                 f"{'yes' if r.passed else '**no**'} |"
             )
         return "\n".join(lines) + "\n"
@@ -98,14 +100,17 @@ class Report:
     def to_text(self, limit: int = 12) -> str:
         """A terminal table of the worst blobs, the culprit marked."""
         bad = self.culprit
-        head = f"{'blob':32s} {'layer type':16s} {'max abs':>10s} {'max rel':>10s} {'cosine':>12s}"
+        head = (
+            f"{'blob':32s} {'layer type':16s} {'max abs':>10s} {'max rel':>10s} "
+            f"{'allowed':>9s} {'cosine':>12s}"
+        )
         lines = [head, "-" * len(head)]
         for r in self.worst(limit):
             mark = "  <-- first failure" if bad is not None and r.blob == bad.blob else ""
             flag = "" if r.passed else " FAIL"
             lines.append(
                 f"{r.blob[:32]:32s} {r.layer_type[:16]:16s} {r.max_abs:10.3g} "
-                f"{r.max_rel:10.3g} {r.cosine:12.9f}{flag}{mark}"
+                f"{r.max_rel:10.3g} {r.allowed_rel:9.2g} {r.cosine:12.9f}{flag}{mark}"
             )
         outs = [r for r in self.rows if r.is_output]
         for r in outs:
@@ -116,7 +121,8 @@ class Report:
         lines.append(
             f"{verdict}: {len(self.rows)} blobs compared against {self.reference}, "
             f"worst relative error {max((r.max_rel for r in self.rows), default=0):.3g} "
-            f"(tolerance rtol={self.tolerance.rtol:g}, atol={self.tolerance.atol:g}), "
+            f"(rtol={self.tolerance.rtol:g}, atol={self.tolerance.atol:g}, "
+            f"noise factor {self.tolerance.noise_factor:g}), "
             f"{self.seconds:.1f} s"
         )
         if bad is not None:

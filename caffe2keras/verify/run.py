@@ -11,7 +11,7 @@ import numpy as np
 from caffe2keras.frontend.net import LoadedNet
 from caffe2keras.ir.graph import Graph
 from caffe2keras.layout import to_caffe, to_keras
-from caffe2keras.verify.compare import Tolerance, compare_all
+from caffe2keras.verify.compare import Tolerance, compare_all, rounding_noise
 from caffe2keras.verify.report import Report
 
 
@@ -76,8 +76,13 @@ def verify_model(
 
     start = time.perf_counter()
     ref = run_reference(net.reference, inputs, dtype=np.dtype(reference_dtype))
+    noise: dict[str, float] = {}
+    if tolerance.noise_factor > 0:
+        other = "float32" if reference_dtype == "float64" else "float64"
+        noise = rounding_noise(run_reference(net.reference, inputs, dtype=np.dtype(other)), ref)
     keras_blobs = probe_keras(model, blob_layers, inputs, net.keras)
-    rows = compare_all(keras_blobs, ref, blob_order(net.keras), net.keras.outputs, tolerance)
+    order = blob_order(net.keras)
+    rows = compare_all(keras_blobs, ref, order, net.keras.outputs, tolerance, noise)
     info = dict(inputs_info or {})
     info.setdefault("shapes", {k: list(np.shape(v)) for k, v in inputs.items()})
     return Report(
