@@ -1,4 +1,5 @@
-"""Custom Keras layers, for the few Caffe operations no exact composition of standard layers expresses.
+"""Custom Keras layers for the few Caffe operations no exact composition of standard layers
+expresses.
 
 Each layer uses only ``keras.ops``, is registered under the package name ``caffe2keras`` and has a
 ``get_config``, so a saved model loads with ``keras.models.load_model(path, safe_mode=True)`` once
@@ -114,27 +115,28 @@ class MeanVarianceNormalization(_Elementwise):
 
 @_register
 class TopK(keras.layers.Layer):
-    """The ``k`` largest values along ``axis`` (in decreasing order) or their indices as floats.
+    """The ``k`` largest values along ``axis`` (in decreasing order), or (``mode="indices"``) their
+    indices as floats.
 
     Among equal values the larger index comes first (the order of sorting (value, index) pairs
     in decreasing order). The axis keeps its place and gets size ``k``. Keras has no top-k or
     arg-max layer.
     """
 
-    def __init__(self, axis: int, k: int, output: str = "indices", **kwargs: Any) -> None:
+    def __init__(self, axis: int, k: int, mode: str = "indices", **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if output not in ("indices", "values"):
-            raise ValueError(f"output must be 'indices' or 'values', got {output!r}")
+        if mode not in ("indices", "values"):
+            raise ValueError(f"mode must be 'indices' or 'values', got {mode!r}")
         self.axis = int(axis)
         self.k = int(k)
-        self.output = output
+        self.mode = mode
 
     def call(self, x: Any) -> Any:
         last = ops.moveaxis(x, self.axis, -1)
         n = ops.shape(last)[-1]
         # reversed, so that top_k's "lower index first on ties" becomes "higher index first"
         values, index = ops.top_k(ops.flip(last, axis=-1), self.k, sorted=True)
-        out = values if self.output == "values" else ops.cast(n - 1 - index, x.dtype)
+        out = values if self.mode == "values" else ops.cast(n - 1 - index, x.dtype)
         return ops.moveaxis(out, -1, self.axis)
 
     def compute_output_shape(self, input_shape: Any) -> Any:
@@ -143,4 +145,4 @@ class TopK(keras.layers.Layer):
         return tuple(shape)
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "axis": self.axis, "k": self.k, "output": self.output}
+        return {**super().get_config(), "axis": self.axis, "k": self.k, "mode": self.mode}

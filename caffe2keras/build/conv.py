@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 
 from caffe2keras.build.registry import BuildContext, BuildResult, builder
-from caffe2keras.errors import UnsupportedParameterError
 from caffe2keras.ir.graph import Layer
 
 
@@ -76,28 +75,67 @@ def build_conv(layer: Layer, inputs: list[Any], ctx: BuildContext) -> BuildResul
     return BuildResult(outputs=(y,), weights=weights)
 
 
+def dilate_kernel(weight: np.ndarray, dilation: tuple[int, int]) -> np.ndarray:
+    """A (..., kh, kw) kernel with ``dilation - 1`` zeros between taps: the same convolution at
+    dilation 1. Keras' Conv2DTranspose refuses stride > 1 with dilation > 1, and TensorFlow's CPU
+    kernel refuses any dilation."""
+    dh, dw = dilation
+    *lead, kh, kw = weight.shape
+    out = np.zeros((*lead, dh * (kh - 1) + 1, dw * (kw - 1) + 1), weight.dtype)
+    out[..., ::dh, ::dw] = weight
+    return out
+
+
+def _deconv_groups(
+    layer: Layer, x: Any, ctx: BuildContext
+) -> tuple[Any, tuple[tuple[Any, tuple[np.ndarray, ...]], ...]]:
+    """One 'valid' Conv2DTranspose per group (Keras' has no ``groups``) on that group's input
+    channels, concatenated; Caffe's group g maps input channels g*C/G.. to outputs g*O/G.."""
+    import keras
+
+    from caffe2keras.build.axes import crop_keras
+
+    p = layer.params
+    n, channels, h, w = ctx.bottom_shapes(layer)[0]
+    cin, cout, groups = channels // p.group, p.num_output // p.group, p.group
+    expand = max(p.dilation) > 1
+    kernel = tuple(d * (k - 1) + 1 for k, d in zip(p.kernel, p.dilation))
+    parts, weights = [], []
+    for g in range(groups):
+        xg = x
+        if groups > 1:
+            xg = crop_keras(x, (n, h, w, channels), {3: (g * cin, cin)}, layer, ctx, f"in{g}")
+        conv = keras.layers.Conv2DTranspose(
+            filters=cout,
+            kernel_size=kernel,
+            strides=p.stride,
+            padding="valid",
+            dilation_rate=1,
+            use_bias=p.bias_term,
+            name=ctx.names.make(layer.name, f"g{g}" if groups > 1 else ""),
+        )
+        parts.append(conv(xg))
+        if layer.blobs:
+            weight = layer.blobs[0][g * cin : (g + 1) * cin]
+            blobs = [dilate_kernel(weight, p.dilation) if expand else weight]
+            blobs += [b[g * cout : (g + 1) * cout] for b in layer.blobs[1:]]
+            weights.append((conv, (deconv_kernel(blobs[0]), *blobs[1:])))
+    if groups == 1:
+        return parts[0], tuple(weights)
+    cat = keras.layers.Concatenate(axis=-1, name=ctx.names.make(layer.name, "cat"))
+    return cat(parts), tuple(weights)
+
+
 @builder("Deconvolution")
 def build_deconv(layer: Layer, inputs: list[Any], ctx: BuildContext) -> BuildResult:
-    """Conv2DTranspose ('valid') then Cropping2D: Caffe's ``pad`` removes rows/cols at both ends,
-    and Keras' extra trailing output (dilated kernel smaller than the stride) goes too."""
+    """Conv2DTranspose ('valid', per group) then Cropping2D: Caffe's ``pad`` removes rows/cols at
+    both ends, and Keras' extra trailing output (when the dilated kernel is smaller than the
+    stride) goes too."""
     import keras
 
     p = layer.params
-    _, channels, h, w = ctx.bottom_shapes(layer)[0]
-    if p.group != 1:
-        raise UnsupportedParameterError(
-            "grouped Deconvolution is not supported yet", layer=layer.name, field="group"
-        )
-    conv = keras.layers.Conv2DTranspose(
-        filters=p.num_output,
-        kernel_size=p.kernel,
-        strides=p.stride,
-        padding="valid",
-        dilation_rate=p.dilation,
-        use_bias=p.bias_term,
-        name=ctx.names.make(layer.name),
-    )
-    y = conv(inputs[0])
+    _, _, h, w = ctx.bottom_shapes(layer)[0]
+    y, weights = _deconv_groups(layer, inputs[0], ctx)
     crop = []
     for size, k, s, pad, d in zip((h, w), p.kernel, p.stride, p.pad, p.dilation):
         keras_len = size * s + max(d * (k - 1) + 1 - s, 0)
@@ -107,7 +145,4 @@ def build_deconv(layer: Layer, inputs: list[Any], ctx: BuildContext) -> BuildRes
         y = keras.layers.Cropping2D(cropping=tuple(crop), name=ctx.names.make(layer.name, "crop"))(
             y
         )
-    weights = (
-        () if not layer.blobs else ((conv, (deconv_kernel(layer.blobs[0]), *layer.blobs[1:])),)
-    )
     return BuildResult(outputs=(y,), weights=weights)

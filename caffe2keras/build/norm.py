@@ -64,6 +64,23 @@ def build_batch_norm(layer: Layer, inputs: list[Any], ctx: BuildContext) -> Buil
     return BuildResult(outputs=(y,), weights=weights)
 
 
+def affine_batch_norm(
+    axis: int, scale: bool, center: bool, n: int, layer: Layer, ctx: BuildContext, suffix: str = ""
+) -> tuple[Any, tuple[np.ndarray, np.ndarray]]:
+    """A BatchNormalization computing exactly ``x * gamma + beta`` along ``axis`` (``n``
+    features), and the moving statistics (mean 0, variance + eps = 1) to give it."""
+    import keras
+
+    bn = keras.layers.BatchNormalization(
+        axis=axis,
+        epsilon=_AFFINE_EPS,
+        scale=scale,
+        center=center,
+        name=ctx.names.make(layer.name, suffix),
+    )
+    return bn, (np.zeros(n, np.float32), np.full(n, 1.0 - _AFFINE_EPS, np.float32))
+
+
 def _channelwise(layer: Layer, ctx: BuildContext) -> bool:
     shape = ctx.bottom_shapes(layer)[0]
     p = layer.params
@@ -76,26 +93,20 @@ def _channelwise(layer: Layer, ctx: BuildContext) -> bool:
 
 @builder("Scale", "Bias")
 def build_scale(layer: Layer, inputs: list[Any], ctx: BuildContext) -> BuildResult:
-    """Per-channel gamma (and beta) as a BatchNormalization with mean 0 and variance + eps = 1."""
-    import keras
+    """Per-channel gamma (and beta) as a BatchNormalization with mean 0 and variance + eps = 1;
+    other axes, scalars and a second bottom in :mod:`caffe2keras.build.scale_axes`."""
+    from caffe2keras.build import scale_axes
 
+    if len(layer.bottoms) == 2:
+        return scale_axes.scale_two_bottoms(layer, inputs, ctx)
     if not _channelwise(layer, ctx):
-        raise UnsupportedParameterError(
-            "only a single-bottom Scale/Bias over the channel axis is supported yet",
-            layer=layer.name,
-            field="axis",
-        )
+        return scale_axes.scale_over_axes(layer, inputs, ctx)
     has_scale = layer.type == "Scale"
     has_bias = layer.type == "Bias" or layer.params.bias_term
-    bn = keras.layers.BatchNormalization(
-        axis=_channel_axis(layer, ctx),
-        epsilon=_AFFINE_EPS,
-        scale=has_scale,
-        center=has_bias,
-        name=ctx.names.make(layer.name),
-    )
-    y = bn(inputs[0])
     c = ctx.bottom_shapes(layer)[0][1]
-    stats = (np.zeros(c, np.float32), np.full(c, 1.0 - _AFFINE_EPS, np.float32))
+    bn, stats = affine_batch_norm(_channel_axis(layer, ctx), has_scale, has_bias, c, layer, ctx)
+    y = bn(inputs[0])
     learned = tuple(np.asarray(b, np.float32).reshape(-1) for b in layer.blobs)
-    return BuildResult(outputs=(y,), weights=((bn, (*learned, *stats)),) if learned else ())
+    if not learned:  # no caffemodel: Caffe's default fillers (scale 1, bias 0)
+        learned = (np.ones(c, np.float32),) * has_scale + (np.zeros(c, np.float32),) * has_bias
+    return BuildResult(outputs=(y,), weights=((bn, (*learned, *stats)),))
