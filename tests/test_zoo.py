@@ -34,10 +34,12 @@ CORE_ZOO = [
     "squeezenet_v1.0",
     "squeezenet_v1.1",
 ]
+# Issue 4's zoo models (LRN WITHIN_CHANNEL; Deconvolution + Crop), FCN-8s at a reduced input.
+LONG_TAIL_ZOO = ["cifar10_full", "fcn8s"]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("model", CORE_ZOO)
+@pytest.mark.parametrize("model", CORE_ZOO + LONG_TAIL_ZOO)
 def test_zoo_model_matches_caffe(model: str, golden_zoo, tmp_path) -> None:
     from caffe2keras.build.model import build_model
 
