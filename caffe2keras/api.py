@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import os
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from caffe2keras.errors import UsageError, ValidationError
+from caffe2keras.errors import ParseError, UsageError, ValidationError
 from caffe2keras.frontend.load import LoadOptions
 from caffe2keras.frontend.net import LoadedNet, load_net
 from caffe2keras.frontend.phase import NetState
+from caffe2keras.progress import NullReporter, Reporter
 from caffe2keras.verify.compare import Tolerance
+from caffe2keras.verify.images import ImageOptions
 from caffe2keras.verify.report import Report
 
 __version__ = "0.1.0"
@@ -33,6 +36,11 @@ class ConvertOptions:
     batch: int = 2
     input_npy: Mapping[str, str] = field(default_factory=dict)  # input name -> .npy path (NCHW)
     write_on_failure: bool = False
+    format: str | None = None  # "keras2-weights"; None: by the output's suffix
+    split_scale: bool = False  # keras2-weights: gamma/beta into separate Scale layer groups
+    plugins: tuple[str, ...] = ()  # plugin files (--plugin); entry points load too
+    image: ImageOptions | None = None  # --image inputs and their preprocessing
+    second_opinions: tuple[str, ...] = ()  # --reference opencv/caffe: advice, not the verdict
 
 
 @dataclass(frozen=True)
@@ -61,7 +69,10 @@ def load(
     options: ConvertOptions | None = None,
 ) -> LoadedNet:
     """Parse and check a Caffe model into its reference and Keras graphs."""
+    from caffe2keras.plugins import load_plugins
+
     options = options or ConvertOptions()
+    load_plugins(options.plugins)
     state = NetState(phase=options.phase, stages=tuple(options.stages))
     return load_net(
         prototxt, caffemodel, LoadOptions(input_shapes=options.input_shapes, state=state)
@@ -93,7 +104,41 @@ def make_inputs(net: LoadedNet, options: ConvertOptions) -> tuple[dict[str, np.n
         inputs[name] = arr
         info["source"] = "file"
         info.setdefault("files", {})[name] = os.fspath(path)
+    if options.image is not None:
+        from caffe2keras.verify.images import apply_images
+
+        inputs, info = apply_images(inputs, info, options.image, net.reference)
     return inputs, info
+
+
+def second_opinion_runners(
+    prototxt: str | os.PathLike[str],
+    caffemodel: str | os.PathLike[str],
+    net: LoadedNet,
+    options: ConvertOptions,
+) -> dict[str, Any]:
+    """The runners of the requested second opinions (UsageError when one is not installed)."""
+    from caffe2keras.verify.engines import make_runners
+
+    state = NetState(phase=options.phase, stages=tuple(options.stages))
+    return make_runners(options.second_opinions, prototxt, caffemodel, net.reference, state)
+
+
+def _fill_weights(output: str | os.PathLike[str], options: ConvertOptions) -> bool:
+    """Whether the Keras variables must hold the weights: not for an unverified weights-only
+    output, which is streamed from the caffemodel to the file (caffe2keras.weights_h5)."""
+    from caffe2keras import weights_h5
+    from caffe2keras.writers import output_format
+
+    if options.verify or options.format is not None or output_format(output) != "weights":
+        return True
+    return not weights_h5.supported()
+
+
+def _net_summary(net: LoadedNet) -> str:
+    blobs = [b for layer in net.reference.layers for b in layer.blobs]
+    size = sum(b.nbytes for b in blobs)
+    return f"{len(net.reference.layers)} Caffe layers, {len(blobs)} blobs, {size / 1e6:.1f} MB"
 
 
 def convert(
@@ -101,6 +146,7 @@ def convert(
     caffemodel: str | os.PathLike[str],
     output: str | os.PathLike[str],
     options: ConvertOptions | None = None,
+    reporter: Reporter | None = None,
 ) -> ConvertResult:
     """Convert, verify (unless disabled) and write the output atomically.
 
@@ -108,35 +154,51 @@ def convert(
     ``write_on_failure``: a CI job never replaces good weights with bad ones.
     """
     from caffe2keras.build.model import build_model
+    from caffe2keras.manifest import provenance
+    from caffe2keras.outputs import check_output, write_output
     from caffe2keras.verify.run import verify_model
-    from caffe2keras.writers import output_format, write_model
+    from caffe2keras.writers import output_format
 
     options = options or ConvertOptions()
-    output_format(output)  # fail on a bad suffix before any work
-    net = load(prototxt, caffemodel, options)
-    built = build_model(net.keras)
+    check_output(output, options.format, options.split_scale)  # fail before any work
+    rep = reporter or NullReporter()
+    with rep.step("read") as step:
+        net = load(prototxt, caffemodel, options)
+        step.note(_net_summary(net))
+    runners = second_opinion_runners(prototxt, caffemodel, net, options) if options.verify else {}
+    with rep.step("keras"):
+        import keras  # noqa: F401  (its import is seconds: a step of its own)
+    with rep.step("build", total=len(net.keras.layers)) as step:
+        built = build_model(net.keras, _fill_weights(output, options), tick=step.advance)
     report = None
     if options.verify:
-        inputs, info = make_inputs(net, options)
-        report = verify_model(
-            net,
-            built.model,
-            built.blob_layers,
-            inputs,
-            tolerance=options.tolerance,
-            reference_dtype=options.reference_dtype,
-            inputs_info=info,
-            name=os.path.basename(os.fspath(prototxt)),
-        )
+        with rep.step("verify"):
+            inputs, info = make_inputs(net, options)
+            report = verify_model(
+                net,
+                built.model,
+                built.blob_layers,
+                inputs,
+                tolerance=options.tolerance,
+                reference_dtype=options.reference_dtype,
+                inputs_info=info,
+                name=os.path.basename(os.fspath(prototxt)),
+                second_opinions=runners,
+            )
     write = report is None or report.passed or options.write_on_failure
-    fmt = output_format(output)
+    fmt = options.format or output_format(output)
     if write:
         metadata = {
             "version": __version__,
             "layer_names": built.layer_names,
             "prototxt": os.path.basename(os.fspath(prototxt)),
+            **provenance(prototxt, caffemodel, net.reference),
         }
-        fmt = write_model(built.model, output, metadata)
+        streamed = sum(len(weights) for _, weights in built.pending)
+        with rep.step("write", total=streamed or None) as step:
+            fmt = write_output(
+                built, output, metadata, options.format, options.split_scale, step.advance
+            )
     fused = sum(1 for layer in net.keras.layers if layer.type == "BatchNormScale")
     return ConvertResult(
         output=os.fspath(output),
@@ -162,10 +224,14 @@ def load_keras_model(path: str | os.PathLike[str], net: LoadedNet) -> tuple[Any,
 
     fmt = output_format(path)
     built = build_model(net.keras)
-    if fmt == "weights":
-        built.model.load_weights(os.fspath(path))
-        return built.model, built.blob_layers
-    model = keras.models.load_model(os.fspath(path), safe_mode=True, compile=False)
+    try:
+        if fmt == "weights":
+            built.model.load_weights(os.fspath(path))
+            return built.model, built.blob_layers
+        model = keras.models.load_model(os.fspath(path), safe_mode=True, compile=False)
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:  # not a model of this net
+        detail = f"cannot load it as a Keras model of this net: {exc}"
+        raise ParseError(detail, path=os.fspath(path)) from exc
     return model, built.blob_layers
 
 
@@ -174,23 +240,44 @@ def verify(
     caffemodel: str | os.PathLike[str],
     model_path: str | os.PathLike[str],
     options: ConvertOptions | None = None,
+    reporter: Reporter | None = None,
 ) -> Report:
-    """Verify an existing output against the Caffe reference."""
+    """Verify an existing output against the Caffe reference (progress to ``reporter``)."""
     from caffe2keras.verify.run import verify_model
 
     options = options or ConvertOptions()
     if not os.path.exists(model_path):
         raise UsageError(f"the model '{os.fspath(model_path)}' does not exist")
-    net = load(prototxt, caffemodel, options)
-    model, blob_layers = load_keras_model(model_path, net)
+    rep = reporter or NullReporter()
+    with rep.step("read") as step:
+        net = load(prototxt, caffemodel, options)
+        step.note(_net_summary(net))
+    with rep.step("load"):
+        model, blob_layers = load_keras_model(model_path, net)
     inputs, info = make_inputs(net, options)
-    return verify_model(
-        net,
-        model,
-        blob_layers,
-        inputs,
-        tolerance=options.tolerance,
-        reference_dtype=options.reference_dtype,
-        inputs_info=info,
-        name=os.path.basename(os.fspath(model_path)),
-    )
+    with rep.step("verify"):
+        return verify_model(
+            net,
+            model,
+            blob_layers,
+            inputs,
+            tolerance=options.tolerance,
+            reference_dtype=options.reference_dtype,
+            inputs_info=info,
+            name=os.path.basename(os.fspath(model_path)),
+            second_opinions=second_opinion_runners(prototxt, caffemodel, net, options),
+        )
+
+
+def inspect(
+    prototxt: str | os.PathLike[str],
+    caffemodel: str | os.PathLike[str] | None = None,
+    options: ConvertOptions | None = None,
+) -> Any:
+    """The layer table of a net, without Keras (a :class:`caffe2keras.inspection.Inspection`)."""
+    from caffe2keras.inspection import inspect_net
+
+    options = options or ConvertOptions()
+    state = NetState(phase=options.phase, stages=tuple(options.stages))
+    load_options = LoadOptions(input_shapes=options.input_shapes, state=state)
+    return inspect_net(prototxt, caffemodel, load_options)

@@ -7,14 +7,18 @@ Keras at import time, so ``--help`` and usage errors are instant.
 from __future__ import annotations
 
 import os
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
-from caffe2keras.errors import Caffe2KerasError
+from caffe2keras.cli_release import output_options, record_manifest, register
+from caffe2keras.errors import Caffe2KerasError, UsageError
 
 EXIT_INTERNAL = 70
 
@@ -42,9 +46,40 @@ def _npy(values: tuple[str, ...], inputs: list[str] | None = None) -> dict[str, 
     return out
 
 
+def _interrupted() -> NoReturn:
+    click.echo("interrupted; no output was written", err=True)
+    sys.exit(130)
+
+
+@contextmanager
+def _sigint_seen() -> Iterator[list[bool]]:
+    """Record a Ctrl-C (still raising KeyboardInterrupt, like Python's own handler): a library
+    may turn the KeyboardInterrupt into another exception (h5py does, mid-write)."""
+    seen: list[bool] = []
+    main = threading.current_thread() is threading.main_thread()
+    if not main or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield seen
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        seen.append(True)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield seen
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def _run(fn: Callable[[], int], debug: bool) -> None:
     """Call ``fn``; our errors become one clear line and their exit code."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up chatter
+    with _sigint_seen() as sigint:
+        _call(fn, debug, sigint)
+
+
+def _call(fn: Callable[[], int], debug: bool, sigint: list[bool]) -> None:
     try:
         code = fn()
     except Caffe2KerasError as exc:
@@ -52,10 +87,13 @@ def _run(fn: Callable[[], int], debug: bool) -> None:
             raise
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
+    except click.ClickException:  # a bad option value found late: still a usage error (2)
+        raise
     except KeyboardInterrupt:
-        click.echo("interrupted; no output was written", err=True)
-        sys.exit(130)
+        _interrupted()
     except Exception as exc:  # an internal bug: say so plainly, traceback only with --debug
+        if sigint:  # the Ctrl-C surfaced as another exception
+            _interrupted()
         if debug:
             raise
         click.echo(
@@ -84,6 +122,14 @@ def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
             help="Net state for include/exclude rules.",
         ),
         click.option("--stage", multiple=True, help="Net state stage (repeatable)."),
+        click.option(
+            "--plugin",
+            "plugin",
+            multiple=True,
+            type=click.Path(dir_okay=False),
+            metavar="FILE.py",
+            help="Python file registering custom layer types (repeatable; see README 'Plugins').",
+        ),
         click.option(
             "--rtol",
             type=float,
@@ -128,6 +174,34 @@ def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
             help="Verification input (NCHW .npy) instead of random data.",
         ),
         click.option(
+            "--image",
+            "image",
+            multiple=True,
+            metavar="[NAME=]FILE",
+            help="Verification input from an image (repeatable: one sample each). Preprocessing: "
+            "resize, channel order, subtract --mean, multiply --scale.",
+        ),
+        click.option(
+            "--mean",
+            metavar="M1,M2,M3",
+            help="Per-channel mean subtracted from --image pixels (0..255), net's channel order.",
+        ),
+        click.option("--scale", type=float, help="Factor applied to --image after the mean."),
+        click.option(
+            "--channel-order",
+            type=click.Choice(["bgr", "rgb"]),
+            help="Channel order the net expects for --image (default bgr, Caffe's usual).",
+        ),
+        click.option("--resize", metavar="H,W", help="Resize --image (default: the input's H,W)."),
+        click.option(
+            "--reference",
+            "references",
+            multiple=True,
+            type=click.Choice(["numpy", "opencv", "caffe"]),
+            help="Also compare against OpenCV's dnn or pycaffe (repeatable; the numpy reference "
+            "is always on and alone decides the exit code).",
+        ),
+        click.option(
             "--report",
             "report_json",
             type=click.Path(dir_okay=False),
@@ -140,6 +214,12 @@ def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
             help="Write the report as Markdown.",
         ),
         click.option("-q", "--quiet", is_flag=True, help="Print only errors."),
+        click.option(
+            "-v",
+            "--verbose",
+            is_flag=True,
+            help="Print each step's time and details (a progress bar shows on a terminal anyway).",
+        ),
         click.option("--debug", is_flag=True, help="Show tracebacks."),
     ]
     for opt in reversed(opts):
@@ -150,7 +230,9 @@ def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
 def _options(kw: dict[str, Any], **extra: Any) -> Any:
     from caffe2keras.api import ConvertOptions
     from caffe2keras.verify.compare import Tolerance
+    from caffe2keras.verify.images import image_options
 
+    _check_report_folders(kw)
     npy = _npy(kw["input_npy"])
     return ConvertOptions(
         input_shapes=_shapes(kw["input_shape"]),
@@ -160,15 +242,36 @@ def _options(kw: dict[str, Any], **extra: Any) -> Any:
         reference_dtype=kw["reference_dtype"],
         seed=kw["seed"],
         input_npy=npy,
+        plugins=tuple(kw.get("plugin", ())),
+        image=image_options(
+            kw["image"], kw["mean"], kw["scale"], kw["channel_order"], kw["resize"]
+        ),
+        second_opinions=tuple(kw["references"]),
         **extra,
     )
 
 
+def _reporter(kw: dict[str, Any]) -> Any:
+    """Progress on stderr: a bar on a terminal, step details with -v, nothing with -q."""
+    from caffe2keras.progress import make_reporter
+
+    return make_reporter(quiet=kw["quiet"], verbose=kw.get("verbose", False))
+
+
+def _check_report_folders(kw: dict[str, Any]) -> None:
+    """Fail before any work when a report could not be written."""
+    for key in ("report_json", "report_md"):
+        if kw[key] and not Path(kw[key]).absolute().parent.is_dir():
+            raise UsageError(f"the folder of the report '{kw[key]}' does not exist")
+
+
 def _write_reports(report: Any, kw: dict[str, Any]) -> None:
-    if kw["report_json"]:
-        Path(kw["report_json"]).write_text(report.to_json())
-    if kw["report_md"]:
-        Path(kw["report_md"]).write_text(report.to_markdown())
+    from caffe2keras.writers import atomic_path
+
+    for key, text in (("report_json", report.to_json), ("report_md", report.to_markdown)):
+        if kw[key]:
+            with atomic_path(kw[key]) as tmp:  # complete or absent, like the model
+                tmp.write_text(text())
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -197,6 +300,7 @@ def main() -> None:
     is_flag=True,
     help="Write the output even when verification fails (exit code stays 1).",
 )
+@output_options
 @_common
 def convert(
     prototxt: str, caffemodel: str, output: str, no_verify: bool, write_on_failure: bool, **kw: Any
@@ -206,8 +310,14 @@ def convert(
     def go() -> int:
         from caffe2keras import api
 
-        options = _options(kw, verify=not no_verify, write_on_failure=write_on_failure)
-        result = api.convert(prototxt, caffemodel, output, options)
+        options = _options(
+            kw,
+            verify=not no_verify,
+            write_on_failure=write_on_failure,
+            format=kw["output_format"],
+            split_scale=kw["split_scale"],
+        )
+        result = api.convert(prototxt, caffemodel, output, options, reporter=_reporter(kw))
         if not kw["quiet"]:
             for note in result.notes:
                 click.echo(f"note: {note}")
@@ -220,6 +330,7 @@ def convert(
             _write_reports(result.report, kw)
             if not kw["quiet"] or not result.report.passed:
                 click.echo(result.report.to_text())
+        record_manifest(prototxt, caffemodel, options, result, kw)
         if not kw["quiet"]:
             verb = "wrote" if result.written else "did NOT write (verification failed)"
             click.echo(f"{verb} {result.output} ({result.format})")
@@ -239,7 +350,7 @@ def verify(prototxt: str, caffemodel: str, model: str, **kw: Any) -> None:
     def go() -> int:
         from caffe2keras import api
 
-        report = api.verify(prototxt, caffemodel, model, _options(kw))
+        report = api.verify(prototxt, caffemodel, model, _options(kw), reporter=_reporter(kw))
         _write_reports(report, kw)
         if not kw["quiet"] or not report.passed:
             click.echo(report.to_text())
@@ -247,6 +358,8 @@ def verify(prototxt: str, caffemodel: str, model: str, **kw: Any) -> None:
 
     _run(go, kw["debug"])
 
+
+register(main)  # inspect, convert-all
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -28,6 +28,10 @@ class UsageError(Caffe2KerasError):
     exit_code = EXIT_USAGE
 
 
+class OutputError(UsageError):
+    """An output or report that cannot be written: a missing or read-only folder, a full disk."""
+
+
 class ParseError(Caffe2KerasError):
     """A file that cannot be read as what it claims to be (prototxt or caffemodel)."""
 
@@ -59,9 +63,9 @@ class ValidationError(Caffe2KerasError):
     """A well-formed file whose content is inconsistent (shapes, blob counts, bottoms, params)."""
 
     def __init__(self, message: str, *, layer: str | None = None, field: str | None = None) -> None:
-        prefix = f"layer '{layer}'" if layer is not None else ""
-        if field is not None and layer is not None:
-            prefix += f", field '{field}'"
+        where = [f"layer '{layer}'"] if layer is not None else []
+        where += [f"field '{field}'"] if field is not None else []
+        prefix = ", ".join(where)
         super().__init__(f"{prefix}: {message}" if prefix else message)
         self.layer = layer
         self.field = field

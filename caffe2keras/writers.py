@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from caffe2keras.errors import UsageError
+from caffe2keras.errors import OutputError, UsageError
 
 # Suffix -> format name. Longest suffix first: ".weights.h5" also ends with ".h5".
 FORMATS = ((".weights.h5", "weights"), (".h5", "h5"), (".keras", "keras"))
@@ -46,6 +46,8 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     try:
         yield tmp
         os.replace(tmp, target)
+    except OSError as exc:  # a read-only folder, a full disk: the environment, not a bug
+        raise OutputError(f"cannot write '{target}': {exc.strerror or exc}") from exc
     finally:
         if tmp.exists():
             tmp.unlink()
@@ -68,15 +70,34 @@ def _add_h5_metadata(path: Path, metadata: Mapping[str, Any]) -> None:
             f.attrs[f"caffe2keras_{key}"] = json.dumps(value, sort_keys=True)
 
 
-def write_model(model: Any, path: str | os.PathLike[str], metadata: Mapping[str, Any]) -> str:
-    """Write ``model`` in the format its suffix names; returns the format."""
+def write_model(
+    model: Any,
+    path: str | os.PathLike[str],
+    metadata: Mapping[str, Any],
+    pending: Sequence[tuple[Any, Sequence[Any]]] = (),
+    done: Callable[[], None] | None = None,
+) -> str:
+    """Write ``model`` in the format its suffix names; returns the format.
+
+    ``pending`` weights (a model built with ``fill_weights=False``) are streamed from the
+    caffemodel into a weights-only output; ``done`` is called after each of them."""
     fmt = output_format(path)
     _quiet_legacy_h5_warning()
+    if pending and fmt != "weights":
+        raise ValueError("only a weights-only output can be written from pending weights")
     with atomic_path(path) as tmp:
-        if fmt == "weights":
+        if fmt == "weights" and pending:
+            from caffe2keras.weights_h5 import write_streamed
+
+            write_streamed(model, tmp, pending, done or (lambda: None))
+        elif fmt == "weights":
             model.save_weights(tmp)
         else:
             model.save(tmp)
         if fmt in ("weights", "h5"):
             _add_h5_metadata(tmp, metadata)
+        else:  # .keras embeds a date and memory addresses: make the bytes reproducible
+            from caffe2keras.reproducible import normalize_keras_archive
+
+            normalize_keras_archive(tmp)
     return fmt

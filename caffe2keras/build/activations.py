@@ -4,19 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from caffe2keras.build.registry import BuildContext, BuildResult, builder
 from caffe2keras.ir.graph import Layer
 
 
 @builder("ReLU")
 def build_relu(layer: Layer, inputs: list[Any], ctx: BuildContext) -> BuildResult:
-    """Caffe: x > 0 ? x : negative_slope * x."""
+    """Caffe: x > 0 ? x : negative_slope * x. Keras' ReLU refuses a negative (or NaN) slope;
+    then a PReLU with every axis shared computes relu(x) - a * relu(-x), the same exactly."""
     import keras
 
-    relu = keras.layers.ReLU(
-        negative_slope=layer.params.negative_slope, name=ctx.names.make(layer.name)
+    slope = layer.params.negative_slope
+    if slope >= 0:
+        relu = keras.layers.ReLU(negative_slope=slope, name=ctx.names.make(layer.name))
+        return BuildResult(outputs=(relu(inputs[0]),))
+    rank = len(ctx.bottom_shapes(layer)[0])
+    prelu = keras.layers.PReLU(
+        shared_axes=list(range(1, rank)) or None, name=ctx.names.make(layer.name)
     )
-    return BuildResult(outputs=(relu(inputs[0]),))
+    y = prelu(inputs[0])
+    alpha = np.full(tuple(prelu.alpha.shape), slope, np.float32)
+    return BuildResult(outputs=(y,), weights=((prelu, (alpha,)),))
 
 
 @builder("ReLU6")

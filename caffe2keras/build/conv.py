@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from caffe2keras.build.registry import BuildContext, BuildResult, builder
+from caffe2keras.build.weights import SET_LATER
 from caffe2keras.ir.graph import Layer
 
 
@@ -61,10 +62,14 @@ def build_conv(layer: Layer, inputs: list[Any], ctx: BuildContext) -> BuildResul
     )
     weight = layer.blobs[0] if layer.blobs else None
     if p.group == channels and p.group > 1:
-        conv = keras.layers.DepthwiseConv2D(depth_multiplier=p.num_output // channels, **common)
+        conv = keras.layers.DepthwiseConv2D(
+            depth_multiplier=p.num_output // channels, depthwise_initializer=SET_LATER, **common
+        )
         kernel = depthwise_kernel(weight, channels) if weight is not None else None
     else:
-        conv = keras.layers.Conv2D(filters=p.num_output, groups=p.group, **common)
+        conv = keras.layers.Conv2D(
+            filters=p.num_output, groups=p.group, kernel_initializer=SET_LATER, **common
+        )
         kernel = conv_kernel(weight) if weight is not None else None
     y = conv(x)
     if dilated and p.stride != (1, 1):
@@ -112,6 +117,7 @@ def _deconv_groups(
             padding="valid",
             dilation_rate=1,
             use_bias=p.bias_term,
+            kernel_initializer=SET_LATER,
             name=ctx.names.make(layer.name, f"g{g}" if groups > 1 else ""),
         )
         parts.append(conv(xg))

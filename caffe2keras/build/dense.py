@@ -9,20 +9,24 @@ import numpy as np
 
 from caffe2keras.build.registry import BuildContext, BuildResult, builder
 from caffe2keras.build.shape import reshape_caffe
+from caffe2keras.build.weights import SET_LATER, Reshaped, Weight
 from caffe2keras.errors import UnsupportedParameterError
 from caffe2keras.ir.graph import Layer, Shape
 from caffe2keras.ir.shapes import canonical_axis
 
 
-def dense_kernel(weight: np.ndarray, transpose: bool, bottom: Shape, axis: int) -> np.ndarray:
+def dense_kernel(weight: np.ndarray, transpose: bool, bottom: Shape, axis: int) -> Weight:
     """Caffe's (out, K) weight (or (K, out) with ``transpose``) as a Keras Dense kernel (K, out),
-    with K reordered from Caffe's C,H,W to Keras' H,W,C when a 4-D bottom is flattened from C."""
+    with K reordered from Caffe's C,H,W to Keras' H,W,C when a 4-D bottom is flattened from C.
+
+    No copy: a transposed view, or (with the reorder) a lazy :class:`Reshaped` of one, copied
+    block by block when set or written."""
     kernel = weight if transpose else weight.T
     if len(bottom) == 4 and axis == 1:
         _, c, h, w = bottom
         out = kernel.shape[1]
-        kernel = kernel.reshape(c, h, w, out).transpose(1, 2, 0, 3).reshape(c * h * w, out)
-    return np.ascontiguousarray(kernel)
+        return Reshaped(kernel.reshape(c, h, w, out).transpose(1, 2, 0, 3), (c * h * w, out))
+    return kernel
 
 
 @builder("InnerProduct")
@@ -43,7 +47,12 @@ def build_inner_product(layer: Layer, inputs: list[Any], ctx: BuildContext) -> B
     elif axis != len(bottom) - 1:
         flat = (*bottom[:axis], int(np.prod(bottom[axis:])))
         x = reshape_caffe(x, bottom, flat, layer, ctx)
-    dense = keras.layers.Dense(p.num_output, use_bias=p.bias_term, name=ctx.names.make(layer.name))
+    dense = keras.layers.Dense(
+        p.num_output,
+        use_bias=p.bias_term,
+        kernel_initializer=SET_LATER,
+        name=ctx.names.make(layer.name),
+    )
     y = dense(x)
     if not layer.blobs:
         return BuildResult(outputs=(y,))

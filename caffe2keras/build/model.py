@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
 from caffe2keras.build import registry
 from caffe2keras.build.registry import BuildContext, Names, sanitize
+from caffe2keras.build.weights import set_layer_weights
 from caffe2keras.errors import UnsupportedLayersError
 from caffe2keras.ir.graph import Graph
 from caffe2keras.ir.nonneg import nonnegative_blobs
@@ -27,6 +30,9 @@ class BuiltModel:
     layer_names: dict[str, str]
     blob_layers: dict[str, str]
     graph: Graph
+    # (Keras layer, weights) not yet set: only when built with fill_weights=False, whose variables
+    # hold nothing until a writer streams these (caffe2keras.weights_h5)
+    pending: tuple[tuple[Any, tuple[Any, ...]], ...] = ()
 
 
 def _check_builders(graph: Graph) -> None:
@@ -54,8 +60,16 @@ def _named_outputs(graph: Graph, tensors: dict[str, Any], names: Names) -> list[
     return outs
 
 
-def build_model(graph: Graph) -> BuiltModel:
-    """Build every layer through the registry, then set all weights."""
+def build_model(
+    graph: Graph, fill_weights: bool = True, tick: Callable[[], None] | None = None
+) -> BuiltModel:
+    """Build every layer through the registry, setting each layer's weights as it is built.
+
+    Weights are set (one copy: the layout transpose) and their caffemodel pages released layer by
+    layer, so the copies never pile up. With ``fill_weights=False`` the variables are created
+    deferred (no memory) and the weights are returned as ``pending`` for a streaming writer.
+    ``tick`` is called after each Caffe layer (progress).
+    """
     import keras
 
     _check_builders(graph)
@@ -65,19 +79,26 @@ def build_model(graph: Graph) -> BuiltModel:
     )
     tensors: dict[str, Any] = {}
     inputs = []
-    for spec in graph.inputs:
-        t = keras.Input(shape=keras_shape(spec.shape)[1:], name=names.make(spec.name))
-        tensors[spec.name] = t
-        inputs.append(t)
     pending: list[tuple[Any, tuple[Any, ...]]] = []
-    for layer in graph.layers:
-        result = registry.get_builder(layer.type)(layer, [tensors[b] for b in layer.bottoms], ctx)
-        tensors.update(zip(layer.tops, result.outputs))
-        pending.extend(result.weights)
-    outputs = _named_outputs(graph, tensors, names)
-    model = keras.Model(inputs=inputs, outputs=outputs, name=sanitize(graph.name))
-    for klayer, weights in pending:
-        klayer.set_weights([w.astype("float32", copy=False) for w in weights])
+    scope = nullcontext() if fill_weights else keras.StatelessScope(initialize_variables=False)
+    with scope:
+        for spec in graph.inputs:
+            t = keras.Input(shape=keras_shape(spec.shape)[1:], name=names.make(spec.name))
+            tensors[spec.name] = t
+            inputs.append(t)
+        for layer in graph.layers:
+            bottoms = [tensors[b] for b in layer.bottoms]
+            result = registry.get_builder(layer.type)(layer, bottoms, ctx)
+            tensors.update(zip(layer.tops, result.outputs))
+            for klayer, weights in result.weights:
+                if fill_weights:
+                    set_layer_weights(klayer, weights)
+                else:
+                    pending.append((klayer, weights))
+            if tick is not None:
+                tick()
+        outputs = _named_outputs(graph, tensors, names)
+        model = keras.Model(inputs=inputs, outputs=outputs, name=sanitize(graph.name))
     for alias in graph.aliases:
         tensors[alias] = tensors[graph.resolve(alias)]
     blob_layers = {blob: t._keras_history.operation.name for blob, t in tensors.items()}
@@ -87,4 +108,5 @@ def build_model(graph: Graph) -> BuiltModel:
         layer_names=dict(names.origin),
         blob_layers=blob_layers,
         graph=graph,
+        pending=tuple(pending),
     )

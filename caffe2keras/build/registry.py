@@ -11,8 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import numpy as np
-
+from caffe2keras.build.weights import Weight
 from caffe2keras.ir.graph import Layer, Shape
 
 
@@ -58,7 +57,7 @@ class BuildResult:
     """One Keras tensor per top, and (Keras layer, weights) pairs to set once the model exists."""
 
     outputs: tuple[Any, ...]
-    weights: tuple[tuple[Any, tuple[np.ndarray, ...]], ...] = ()
+    weights: tuple[tuple[Any, tuple[Weight, ...]], ...] = ()
 
 
 Builder = Callable[[Layer, list[Any], BuildContext], BuildResult]

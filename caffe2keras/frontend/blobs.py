@@ -20,7 +20,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -339,6 +339,39 @@ def parse_caffemodel_bytes(
         scanner.fail("holds no layers and no net name: not a caffemodel (a .binaryproto?)")
     fmt = kinds.pop() if len(kinds) == 1 else ("mixed" if kinds else "v2")
     return Caffemodel(path=path, format=fmt, layers=tuple(layers), name=net_name)
+
+
+def _mapping(array: np.ndarray) -> mmap.mmap | None:
+    """The mmap an array is a view of, if any."""
+    base: Any = array
+    while isinstance(base, np.ndarray):
+        base = base.base
+    if isinstance(base, memoryview) and isinstance(base.obj, mmap.mmap):
+        return base.obj
+    return base if isinstance(base, mmap.mmap) else None
+
+
+def _byte_bounds(array: np.ndarray) -> tuple[int, int]:
+    """The first and one-past-last byte addresses an array's elements occupy."""
+    low = high = int(array.ctypes.data)
+    for n, stride in zip(array.shape, array.strides):
+        extent = (n - 1) * stride
+        low, high = (low + extent, high) if extent < 0 else (low, high + extent)
+    return low, high + array.itemsize
+
+
+def release_pages(array: np.ndarray) -> None:
+    """Hand the map pages under ``array`` back to the kernel; no-op for ordinary memory."""
+    mapped = _mapping(array) if isinstance(array, np.ndarray) else None
+    if mapped is None or array.size == 0 or not hasattr(mmap, "MADV_DONTNEED"):
+        return
+    start_addr = np.frombuffer(mapped, np.uint8, 1).ctypes.data
+    low, high = _byte_bounds(array)
+    start = low - start_addr
+    start -= start % mmap.PAGESIZE
+    length = min(high - start_addr, len(mapped)) - start
+    if length > 0:
+        mapped.madvise(mmap.MADV_DONTNEED, start, length)
 
 
 def read_caffemodel(path: str | os.PathLike[str]) -> Caffemodel:

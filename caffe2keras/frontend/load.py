@@ -8,22 +8,23 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from caffe2keras._proto import caffe_pb2
-from caffe2keras.errors import ParseError, UsageError, ValidationError
+from caffe2keras.errors import ParseError
 from caffe2keras.frontend.blobs import Caffemodel
-from caffe2keras.frontend.params import parse_params
-from caffe2keras.frontend.params.io import DATA_LAYER_TYPES
-from caffe2keras.frontend.phase import NetState, layer_included
+from caffe2keras.frontend.custom_fields import line_column, split_custom_fields
+from caffe2keras.frontend.params import registered_types
+from caffe2keras.frontend.params.norm import BatchNormParams
+from caffe2keras.frontend.phase import NetState, select_layers
+from caffe2keras.frontend.sources import SOURCE_TYPES, collect_sources, input_specs
+from caffe2keras.frontend.textproto import Fields
 from caffe2keras.frontend.upgrade import declared_inputs, upgrade_net
-from caffe2keras.ir.graph import Graph, InputSpec, Layer, net_outputs
-
-# Layers that only matter for training: dropped, with a note.
-_TRAINING_ONLY_SUFFIXES = ("Loss", "Accuracy")
+from caffe2keras.ir.graph import Graph, Layer, net_outputs
+from caffe2keras.plugins import parse_layer_params, plugin_types
 
 
 @dataclass(frozen=True)
@@ -34,10 +35,22 @@ class LoadOptions:
     state: NetState = NetState()
 
 
+@dataclass(frozen=True)
+class ParsedNet:
+    """A prototxt in V2 form, plus the fields caffe.proto lacks on custom-type layers (by index
+    into ``net.layer``), which their plugins read."""
+
+    net: Any
+    custom_fields: Mapping[int, Fields] = field(default_factory=dict)
+
+
 def read_prototxt(path: str | os.PathLike[str]) -> Any:
     """Parse a prototxt into a V2 NetParameter; syntax errors name file, line and column."""
-    from google.protobuf import text_format
+    return parse_prototxt(path).net
 
+
+def parse_prototxt(path: str | os.PathLike[str]) -> ParsedNet:
+    """Parse a prototxt (any format version) into a V2 NetParameter and its custom fields."""
     path = os.fspath(path)
     try:
         with open(path, "rb") as f:
@@ -51,6 +64,28 @@ def read_prototxt(path: str | os.PathLike[str]) -> Any:
     except UnicodeDecodeError as exc:
         hint = " (is this a binary caffemodel?)" if b"\x00" in raw[:4096] else ""
         raise ParseError(f"not UTF-8 text at byte {exc.start}{hint}", path=path) from None
+    try:
+        return ParsedNet(upgrade_net(_parse_text(text, path)))
+    except ParseError as exc:
+        split = split_custom_fields(text, registered_types() - plugin_types())
+        if split is None:
+            raise
+        exc_from = exc
+    for bad in split.misplaced:
+        line, col = line_column(text, bad.offset)
+        kind = f" ({bad.type})" if bad.type else ""
+        raise ParseError(
+            f"layer '{bad.layer}'{kind} has no field named '{bad.field}'",
+            path=path,
+            line=line,
+            column=col,
+        ) from exc_from
+    return ParsedNet(upgrade_net(_parse_text(split.text, path)), split.fields)
+
+
+def _parse_text(text: str, path: str) -> Any:
+    from google.protobuf import text_format
+
     net = caffe_pb2.NetParameter()
     try:
         text_format.Parse(text, net, allow_unknown_extension=False)
@@ -61,47 +96,15 @@ def read_prototxt(path: str | os.PathLike[str]) -> Any:
         if detail.startswith(prefix):
             detail = detail[len(prefix) :]
         raise ParseError(detail, path=path, line=line, column=col) from None
-    return upgrade_net(net)
+    return net
 
 
-def _input_specs(
-    net: Any, layers: list[Any], options: LoadOptions
-) -> tuple[list[InputSpec], list[str]]:
-    """Inputs from every declaration form, overrides applied; returns (specs, notes)."""
-    found: list[tuple[str, tuple[int, ...], str]] = [
-        (name, shape, "net input") for name, shape in declared_inputs(net)
-    ]
-    notes: list[str] = []
-    for layer in layers:
-        params = parse_params(layer)
-        if layer.type == "Input":
-            found += [(t, s, layer.name) for t, s in zip(layer.top, params.shapes)]
-        elif layer.type in DATA_LAYER_TYPES:
-            shape = params.shape or ()
-            found.append((layer.top[0], shape, layer.name))
-            notes.append(f"data layer '{layer.name}' ({layer.type}) became input '{layer.top[0]}'")
-    names = [n for n, _, _ in found]
-    for name in options.input_shapes:
-        if name not in names:
-            raise UsageError(
-                f"--input-shape names '{name}', which is not an input of the net "
-                f"(inputs: {', '.join(names) or 'none'})"
-            )
-    specs = []
-    for name, shape, origin in found:
-        shape = tuple(options.input_shapes.get(name, shape))
-        if not shape:
-            raise ValidationError(
-                f"input '{name}' ({origin}) has no declared shape; "
-                f"give one with --input-shape {name}=N,C,H,W",
-                field="input",
-            )
-        if any(d <= 0 for d in shape):
-            raise ValidationError(
-                f"input '{name}' has a non-positive dimension {list(shape)}", field="input_shape"
-            )
-        specs.append(InputSpec(name=name, shape=shape))
-    return specs, notes
+def _params(layer_pb: Any, fields: Fields | None, state: NetState) -> Any:
+    params = parse_layer_params(layer_pb, fields)
+    if isinstance(params, BatchNormParams) and params.use_global_stats is None:
+        # batch_norm_layer.cpp: use_global_stats defaults to (phase == TEST)
+        params = replace(params, use_global_stats=state.phase == "TEST")
+    return params
 
 
 def _blobs_for(layer: Any, weights: Caffemodel | None) -> tuple[np.ndarray, ...]:
@@ -111,41 +114,50 @@ def _blobs_for(layer: Any, weights: Caffemodel | None) -> tuple[np.ndarray, ...]
     return found.blobs if found is not None else ()
 
 
-def build_raw_graph(net: Any, weights: Caffemodel | None, options: LoadOptions) -> Graph:
+def _weight_notes(net: Any, weights: Caffemodel | None) -> list[str]:
+    if weights is None:
+        return []
+    names = {layer.name for layer in net.layer}
+    unused = [w.name for w in weights.layers if w.blobs and w.name not in names]
+    if unused:
+        return [f"caffemodel layers not in the prototxt (ignored): {', '.join(unused)}"]
+    return []
+
+
+def build_raw_graph(
+    net: Any,
+    weights: Caffemodel | None,
+    options: LoadOptions,
+    custom_fields: Mapping[int, Fields] | None = None,
+) -> Graph:
     """The raw graph of a V2 NetParameter in the given state, blobs paired by layer name."""
-    kept = [layer for layer in net.layer if layer_included(layer, options.state)]
-    notes: list[str] = []
-    active = []
-    for layer in kept:
-        if layer.type.endswith(_TRAINING_ONLY_SUFFIXES):
-            notes.append(f"dropped training-only layer '{layer.name}' ({layer.type})")
-        else:
-            active.append(layer)
-    inputs, input_notes = _input_specs(net, active, options)
-    notes += input_notes
-    source_types = ("Input", *DATA_LAYER_TYPES)
+    custom = custom_fields or {}
+    declared = [name for name, _ in declared_inputs(net)]
+    # net.cpp (Net::Net): the phase and level given override the file's, stages add to its own
+    state = replace(options.state, stages=(*net.state.stage, *options.state.stages))
+    selection = select_layers(net.layer, state, declared)
+    kept = [(net.layer[i], _params(net.layer[i], custom.get(i), state)) for i in selection.indices]
+    consumed = {b for layer_pb, _ in kept for b in layer_pb.bottom}
+    sources, source_notes = collect_sources(
+        net, [(pb, p) for pb, p in kept if pb.type in SOURCE_TYPES], consumed
+    )
+    inputs = input_specs(sources, options.input_shapes)
     layers = tuple(
         Layer(
-            name=layer.name,
-            type=layer.type,
-            bottoms=tuple(layer.bottom),
-            tops=tuple(layer.top),
-            params=parse_params(layer),
-            blobs=_blobs_for(layer, weights),
+            name=layer_pb.name,
+            type=layer_pb.type,
+            bottoms=tuple(layer_pb.bottom),
+            tops=tuple(layer_pb.top),
+            params=params,
+            blobs=_blobs_for(layer_pb, weights),
         )
-        for layer in active
-        if layer.type not in source_types
+        for layer_pb, params in kept
+        if layer_pb.type not in SOURCE_TYPES
     )
-    if weights is not None:
-        names = {layer.name for layer in net.layer}
-        unused = [w.name for w in weights.layers if w.blobs and w.name not in names]
-        if unused:
-            notes.append(f"caffemodel layers not in the prototxt (ignored): {', '.join(unused)}")
-    specs = tuple(inputs)
     return Graph(
         name=net.name or "net",
-        inputs=specs,
+        inputs=inputs,
         layers=layers,
-        outputs=net_outputs(specs, layers),
-        notes=tuple(notes),
+        outputs=net_outputs(inputs, layers),
+        notes=(*selection.notes, *source_notes, *_weight_notes(net, weights)),
     )

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 
 from caffe2keras.frontend.blobs import read_caffemodel
-from caffe2keras.frontend.load import LoadOptions, build_raw_graph, read_prototxt
+from caffe2keras.frontend.load import LoadOptions, build_raw_graph, parse_prototxt
 from caffe2keras.ir.graph import Graph
 from caffe2keras.passes import KERAS_PIPELINE, REFERENCE_PIPELINE, run_pipeline
 
@@ -26,8 +26,8 @@ def load_net(
 ) -> LoadedNet:
     """Parse, pair blobs, check and run the pass pipelines."""
     options = options or LoadOptions()
-    net = read_prototxt(prototxt)
+    parsed = parse_prototxt(prototxt)
     weights = read_caffemodel(caffemodel) if caffemodel is not None else None
-    raw = build_raw_graph(net, weights, options)
+    raw = build_raw_graph(parsed.net, weights, options, parsed.custom_fields)
     reference = run_pipeline(raw, REFERENCE_PIPELINE)
     return LoadedNet(reference=reference, keras=run_pipeline(reference, KERAS_PIPELINE))

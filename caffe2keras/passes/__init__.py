@@ -10,12 +10,21 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from caffe2keras.ir.graph import Graph
-from caffe2keras.passes import checker, fuse_bn_scale, identity, inplace, silence, support
+from caffe2keras.passes import (
+    checker,
+    fuse_bn_scale,
+    identity,
+    inplace,
+    nvcaffe_bn,
+    silence,
+    support,
+)
 
 Pass = Callable[[Graph], Graph]
 
 REFERENCE_PIPELINE: tuple[Pass, ...] = (
     support.run,  # first: one error listing every unsupported type, before anything else fails
+    nvcaffe_bn.run,  # before inplace: its Scale writes the BatchNorm's top in place
     inplace.run,  # every later pass assumes one writer per blob
     checker.run,  # needs unique names for shapes; fits legacy blob shapes before anyone reads them
     identity.run,  # needs unique names to rewire consumers

@@ -1,12 +1,18 @@
-"""Blob check: every learned blob present and of the shape the layer's params demand.
+"""Blob check: every learned blob present, of the shape the layer's params demand, and finite.
 
 Given: a graph with unique blob names (after :mod:`.inplace`), blobs paired from the caffemodel.
 Result: the same graph with each blob reshaped to its expected shape where the caffemodel used
-Caffe's legacy 4-D (num, channels, height, width) form, as ``blob.cpp`` ShapeEquals allows.
-Guards: a layer with parameters but no blobs, a wrong blob count, or a shape that differs (beyond
-legacy padding with leading 1s) is a ValidationError naming the layer and both shapes.
-Layers without parameters must carry none. With ``require_blobs=False`` (no caffemodel given)
-missing blobs are allowed.
+Caffe's legacy 4-D (num, channels, height, width) form, as ``blob.cpp`` ShapeEquals allows; a note
+for every layer whose blobs hold NaN or Inf (converted as they are: Caffe would run them too).
+Guards, each a ValidationError naming the layer and field, before anything is built:
+- the net has inputs of at most INT_MAX elements and at least one output;
+- every layer has as many bottoms and tops as Caffe allows for its type (:mod:`.arity`);
+- every bottom is produced earlier (else :func:`.cycles.undefined_bottom` explains why not);
+- a blob the params demand has at most INT_MAX elements (Caffe's Blob::Reshape limit);
+- when no layer with parameters found its blobs, the caffemodel is another model's: said so once;
+- a layer with parameters but no blobs, a wrong blob count, or a shape that differs (beyond
+  legacy padding with leading 1s) names both counts or shapes. Layers without parameters must
+  carry none. With ``require_blobs=False`` (no caffemodel given) missing blobs are allowed.
 """
 
 from __future__ import annotations
@@ -16,8 +22,14 @@ import math
 import numpy as np
 
 from caffe2keras.errors import ValidationError
+from caffe2keras.frontend.blobs import release_pages
 from caffe2keras.ir.graph import Graph, Layer, Shape
 from caffe2keras.ir.shapes import infer_layer
+from caffe2keras.ir.shapes.registry import INT_MAX
+from caffe2keras.passes.arity import check_counts
+from caffe2keras.passes.cycles import undefined_bottom
+
+_CHUNK = 1 << 22  # elements checked for NaN/Inf per step (bounded temporary memory)
 
 
 def _legacy(shape: Shape) -> Shape:
@@ -63,19 +75,86 @@ def check_layer(layer: Layer, expected: tuple[Shape, ...], require_blobs: bool) 
     return layer.with_(blobs=blobs)
 
 
+def _check_io(graph: Graph) -> None:
+    for spec in graph.inputs:
+        if math.prod(spec.shape) > INT_MAX:
+            raise ValidationError(
+                f"input '{spec.name}' has shape {list(spec.shape)}, {math.prod(spec.shape)} "
+                f"elements: beyond Caffe's limit of {INT_MAX} (2**31 - 1)",
+                field="input_shape",
+            )
+    if not graph.outputs:
+        what = "no layers" if not graph.layers else "layers, but none leaves an output blob"
+        raise ValidationError(f"the net has {what}: there is nothing to convert")
+
+
+def _check_blob_sizes(layer: Layer, expected: tuple[Shape, ...]) -> None:
+    for i, shape in enumerate(expected):
+        if math.prod(shape) > INT_MAX:
+            raise ValidationError(
+                f"the parameters need blob {i} of shape {list(shape)}, {math.prod(shape)} "
+                f"elements: beyond Caffe's limit of {INT_MAX} (2**31 - 1)",
+                layer=layer.name,
+                field="blobs",
+            )
+
+
+def _check_pairing(graph: Graph, expected: dict[str, tuple[Shape, ...]]) -> None:
+    """Refuse a caffemodel that has blobs for none of the layers that need them."""
+    needing = [layer for layer in graph.layers if expected[layer.name]]
+    if needing and not any(layer.blobs for layer in needing):
+        names = ", ".join(f"'{layer.name}'" for layer in needing[:5])
+        more = f" and {len(needing) - 5} more" if len(needing) > 5 else ""
+        raise ValidationError(
+            f"the caffemodel has no blobs for any of the {len(needing)} layers with learned "
+            f"parameters ({names}{more}): its layer names match nothing in the prototxt, so it "
+            f"holds the weights of another model (or none at all)"
+        )
+
+
+def _nonfinite(blob: np.ndarray) -> tuple[int, int]:
+    """(NaN count, Inf count) of a blob, in bounded chunks."""
+    flat = np.asarray(blob).reshape(-1)
+    nan = inf = 0
+    for start in range(0, flat.size, _CHUNK):
+        part = flat[start : start + _CHUNK]
+        if not np.isfinite(part).all():
+            nan += int(np.isnan(part).sum())
+            inf += int(np.isinf(part).sum())
+        release_pages(part)  # a scan must not leave the whole caffemodel resident
+    return nan, inf
+
+
+def nonfinite_notes(graph: Graph) -> tuple[str, ...]:
+    """One note per layer whose blobs hold NaN or Inf."""
+    notes = []
+    for layer in graph.layers:
+        found = [(i, *_nonfinite(b)) for i, b in enumerate(layer.blobs)]
+        bad = [f"blob {i}: {n} NaN, {f} Inf" for i, n, f in found if n or f]
+        if bad:
+            notes.append(
+                f"layer '{layer.name}' has non-finite weights ({'; '.join(bad)}): converted as "
+                f"they are; verification fails wherever they reach"
+            )
+    return tuple(notes)
+
+
 def run(graph: Graph, require_blobs: bool = True) -> Graph:
     """Validate and fit every layer's blobs (shape inference runs along the way)."""
+    _check_io(graph)
     shapes: dict[str, Shape] = {spec.name: spec.shape for spec in graph.inputs}
-    layers = []
+    expected: dict[str, tuple[Shape, ...]] = {}
     for layer in graph.layers:
+        check_counts(layer)
         for b in layer.bottoms:
             if b not in shapes:
-                raise ValidationError(
-                    f"bottom '{b}' is not produced by any earlier layer or input",
-                    layer=layer.name,
-                    field="bottom",
-                )
+                raise undefined_bottom(graph, layer, b)
         result = infer_layer(layer, [shapes[b] for b in layer.bottoms])
         shapes.update(zip(layer.tops, result.tops))
-        layers.append(check_layer(layer, result.blobs, require_blobs))
-    return graph.with_(layers=tuple(layers))
+        _check_blob_sizes(layer, result.blobs)
+        expected[layer.name] = result.blobs
+    if require_blobs:
+        _check_pairing(graph, expected)
+    layers = tuple(check_layer(lay, expected[lay.name], require_blobs) for lay in graph.layers)
+    checked = graph.with_(layers=layers)
+    return checked.with_(notes=(*graph.notes, *nonfinite_notes(checked)))

@@ -5,8 +5,9 @@ Given: a raw graph in which a layer may write a blob that already exists (Caffe'
 Result: every blob is written exactly once. The last writer of a Caffe blob keeps the Caffe name
 (so outputs and goldens, which hold the value after the last writer, align by name); each earlier
 version is renamed ``<blob>@<writer layer>`` and recorded in ``Graph.caffe_names``.
-Guards: a top that rewrites an existing blob must be in place (top i == bottom i), as Caffe's
-``net.cpp`` demands; anything else is "produced by multiple sources" and refused.
+Guards: layer names are unique (weights pair by name); a top that rewrites an existing blob must be
+in place (top i == bottom i), as Caffe's ``net.cpp`` demands; anything else is "produced by
+multiple sources" and refused, naming the earlier producer.
 """
 
 from __future__ import annotations
@@ -15,31 +16,44 @@ from collections import Counter
 
 from caffe2keras.errors import ValidationError
 from caffe2keras.ir.graph import Graph, InputSpec, Layer
+from caffe2keras.passes.cycles import undefined_bottom
+
+
+def _check_names(graph: Graph) -> None:
+    """Layer names must be unique: blobs pair with layers by name, and Caffe versions disagree on
+    which of two same-named layers gets the caffemodel's weights (the first or the last)."""
+    seen: set[str] = set()
+    for layer in graph.layers:
+        if layer.name in seen:
+            raise ValidationError(
+                "two layers of the net have this name; caffemodel weights pair with layers by "
+                "name, so every layer needs its own",
+                layer=layer.name,
+                field="name",
+            )
+        seen.add(layer.name)
 
 
 def _check_sources(graph: Graph) -> None:
-    written = {spec.name for spec in graph.inputs}
+    writer = {spec.name: "a net input" for spec in graph.inputs}
     for layer in graph.layers:
         for i, top in enumerate(layer.tops):
             in_place = i < len(layer.bottoms) and layer.bottoms[i] == top
-            if top in written and not in_place:
+            if top in writer and not in_place:
                 raise ValidationError(
-                    f"top '{top}' is produced by multiple sources and is not in place "
-                    f"(an in-place layer names the same blob as bottom and top at one position)",
+                    f"top '{top}' is already produced by {writer[top]}; only an in-place layer "
+                    f"(the same blob as bottom and top at one position) may write a blob again",
                     layer=layer.name,
                     field="top",
                 )
-            if in_place and top not in written:
-                raise ValidationError(
-                    f"bottom '{top}' is not produced by any earlier layer",
-                    layer=layer.name,
-                    field="bottom",
-                )
-            written.add(top)
+            if in_place and top not in writer:
+                raise undefined_bottom(graph, layer, top)
+            writer[top] = f"layer '{layer.name}'"
 
 
 def run(graph: Graph) -> Graph:
     """Rename in-place tops so that every blob has one writer."""
+    _check_names(graph)
     _check_sources(graph)
     writes = Counter(spec.name for spec in graph.inputs)
     writes.update(top for layer in graph.layers for top in layer.tops)

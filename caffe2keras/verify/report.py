@@ -8,6 +8,7 @@ from typing import Any
 
 from caffe2keras.errors import EXIT_MISMATCH, EXIT_OK
 from caffe2keras.verify.compare import BlobComparison, Tolerance, culprit
+from caffe2keras.verify.second import SecondOpinion
 
 SCHEMA_VERSION = 1
 
@@ -23,6 +24,7 @@ class Report:
     reference: str  # "numpy-float64", ...
     seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    second_opinions: tuple[SecondOpinion, ...] = ()  # advice only: never part of the verdict
 
     @property
     def passed(self) -> bool:
@@ -61,6 +63,7 @@ class Report:
             },
             "culprit": None if bad is None else _row(bad),
             "blobs": [_row(r) for r in self.rows],
+            "second_opinions": {op.name: op.to_dict() for op in self.second_opinions},
             **self.extra,
         }
 
@@ -84,8 +87,9 @@ class Report:
             )
         lines += [
             "",
-            "| blob | layer | type | shape | max abs | max rel | allowed | cosine | top-1 | ok |",
-            "|---|---|---|---|---:|---:|---:|---:|---:|:-:|",
+            "| blob | layer | type | shape | max abs | max rel | allowed | cosine | top-1 | ok |"
+            + "".join(f" {op.name} rel |" for op in self.second_opinions),
+            "|---|---|---|---|---:|---:|---:|---:|---:|:-:|" + "---:|" * len(self.second_opinions),
         ]
         for r in self.worst(len(self.rows)):
             top1 = "" if r.top1 is None else f"{r.top1:.2f}"
@@ -94,7 +98,11 @@ class Report:
                 f"{r.max_abs:.3g} | {r.max_rel:.3g} | {r.allowed_rel:.3g} | "
                 f"{r.cosine:.8f} | {top1} | "
                 f"{'yes' if r.passed else '**no**'} |"
+                + "".join(f" {_opinion_cell(op, r.blob)} |" for op in self.second_opinions)
             )
+        if self.second_opinions:
+            lines.append("")
+            lines += [f"- {op.summary()}" for op in self.second_opinions]
         return "\n".join(lines) + "\n"
 
     def to_text(self, limit: int = 12) -> str:
@@ -103,6 +111,7 @@ class Report:
         head = (
             f"{'blob':32s} {'layer type':16s} {'max abs':>10s} {'max rel':>10s} "
             f"{'allowed':>9s} {'cosine':>12s}"
+            + "".join(f" {op.name + ' rel':>11s}" for op in self.second_opinions)
         )
         lines = [head, "-" * len(head)]
         for r in self.worst(limit):
@@ -110,7 +119,9 @@ class Report:
             flag = "" if r.passed else " FAIL"
             lines.append(
                 f"{r.blob[:32]:32s} {r.layer_type[:16]:16s} {r.max_abs:10.3g} "
-                f"{r.max_rel:10.3g} {r.allowed_rel:9.2g} {r.cosine:12.9f}{flag}{mark}"
+                f"{r.max_rel:10.3g} {r.allowed_rel:9.2g} {r.cosine:12.9f}"
+                + "".join(f" {_opinion_cell(op, r.blob):>11s}" for op in self.second_opinions)
+                + f"{flag}{mark}"
             )
         outs = [r for r in self.rows if r.is_output]
         for r in outs:
@@ -130,7 +141,16 @@ class Report:
                 f"likely culprit: layer '{bad.layer}' ({bad.layer_type}) -> blob "
                 f"'{bad.blob}', relative error {bad.max_rel:.3g}"
             )
+        lines += [op.summary() + " (advice only)" for op in self.second_opinions]
         return "\n".join(lines)
+
+
+def _opinion_cell(op: SecondOpinion, blob: str) -> str:
+    """A second opinion's relative error on ``blob``: a number, 'gap' or '-' (not compared)."""
+    rel = op.rel(blob)
+    if rel is None:
+        return "-"
+    return f"{rel:.2g} gap" if blob in op.gaps else f"{rel:.3g}"
 
 
 def _row(r: BlobComparison) -> dict[str, Any]:

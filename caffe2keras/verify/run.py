@@ -13,6 +13,7 @@ from caffe2keras.ir.graph import Graph
 from caffe2keras.layout import to_caffe, to_keras
 from caffe2keras.verify.compare import Tolerance, compare_all, rounding_noise
 from caffe2keras.verify.report import Report
+from caffe2keras.verify.second import EngineRunner, compare_engine
 
 
 def random_inputs(graph: Graph, seed: int = 0, batch: int = 2) -> dict[str, np.ndarray]:
@@ -70,8 +71,13 @@ def verify_model(
     reference_dtype: str = "float64",
     inputs_info: Mapping[str, Any] | None = None,
     name: str = "model",
+    second_opinions: Mapping[str, EngineRunner] | None = None,
 ) -> Report:
-    """Compare every blob the Keras model shares with the Caffe reference."""
+    """Compare every blob the Keras model shares with the Caffe reference.
+
+    ``second_opinions`` (engine name -> runner) are run on the same inputs and compared with the
+    numpy reference; they are reported beside it and do not change the verdict.
+    """
     from caffe2keras.reference.executor import run_reference
 
     start = time.perf_counter()
@@ -83,6 +89,10 @@ def verify_model(
     keras_blobs = probe_keras(model, blob_layers, inputs, net.keras)
     order = blob_order(net.keras)
     rows = compare_all(keras_blobs, ref, order, net.keras.outputs, tolerance, noise)
+    opinions = tuple(
+        compare_engine(engine, runner(inputs), ref, net.reference, tolerance, noise)
+        for engine, runner in (second_opinions or {}).items()
+    )
     info = dict(inputs_info or {})
     info.setdefault("shapes", {k: list(np.shape(v)) for k, v in inputs.items()})
     return Report(
@@ -92,4 +102,6 @@ def verify_model(
         inputs=info,
         reference=f"numpy-{reference_dtype}",
         seconds=time.perf_counter() - start,
+        second_opinions=opinions,
+        extra={"notes": list(net.reference.notes)},  # what the loader noted (dropped layers, NaN)
     )

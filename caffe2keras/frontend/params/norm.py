@@ -10,10 +10,12 @@ from caffe2keras.frontend.params.registry import param_parser, require
 
 @dataclass(frozen=True)
 class BatchNormParams:
-    """``use_global_stats`` is None when the prototxt leaves it to the phase (TEST: True)."""
+    """``use_global_stats`` is None when the prototxt leaves it to the phase (TEST: True).
+    ``scale_bias``: NVCaffe's layer with its own scale and bias (blobs 3 and 4)."""
 
     eps: float
     use_global_stats: bool | None
+    scale_bias: bool = False
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,9 @@ def parse_batch_norm(layer_pb: Any) -> BatchNormParams:
     p = layer_pb.batch_norm_param
     require(p.eps >= 0, layer_pb, "eps", f"must be >= 0, got {p.eps}")
     ugs = bool(p.use_global_stats) if p.HasField("use_global_stats") else None
-    return BatchNormParams(eps=float(p.eps), use_global_stats=ugs)
+    # NVCaffe batch_norm_layer.cpp: either filler implies scale_bias
+    scale_bias = p.scale_bias or p.HasField("scale_filler") or p.HasField("bias_filler")
+    return BatchNormParams(eps=float(p.eps), use_global_stats=ugs, scale_bias=bool(scale_bias))
 
 
 @param_parser("Scale")

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from caffe2keras.errors import UnsupportedLayersError, ValidationError
+from caffe2keras.errors import UnsupportedLayersError, UnsupportedParameterError, ValidationError
 from caffe2keras.ir.graph import Graph, Layer, Shape
 
 
@@ -63,6 +63,13 @@ def infer_layer(layer: Layer, bottoms: list[Shape]) -> LayerShapes:
     if rule is None:
         raise UnsupportedLayersError({layer.type: [layer.name]})
     result = rule(layer, bottoms)
+    if len(result.tops) != len(layer.tops):  # e.g. Convolution's weight-sharing bottom/top pairs
+        raise UnsupportedParameterError(
+            f"{len(layer.tops)} tops on a {layer.type} layer: the converter handles "
+            f"{len(result.tops)} here",
+            layer=layer.name,
+            field="top",
+        )
     for top, shape in zip(layer.tops, result.tops):
         count = 1
         for d in shape:

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from caffe2keras.errors import ValidationError
+from caffe2keras.errors import UnsupportedParameterError, ValidationError
 from caffe2keras.ir.graph import Layer, Shape
-from caffe2keras.ir.shapes.registry import LayerShapes, canonical_axis, same_as_bottom, shape_rule
+from caffe2keras.ir.shapes.registry import (
+    INT_MAX,
+    LayerShapes,
+    canonical_axis,
+    same_as_bottom,
+    shape_rule,
+)
 
 shape_rule(
     "ReLU",
@@ -20,11 +26,32 @@ shape_rule(
     "Threshold",
     "Clip",
     "Swish",
-    "LRN",
     "MVN",
     "Dropout",
     "Split",
 )(same_as_bottom)
+
+
+@shape_rule("LRN")
+def lrn_shapes(layer: Layer, bottoms: list[Shape]) -> LayerShapes:
+    """Same shape as the bottom; the zero-padded window buffer must stay within INT_MAX elements.
+    Across channels Caffe's ``lrn_layer.cpp`` allocates (1, C + local_size - 1, H, W) and Blob's
+    INT_MAX check refuses more; within a channel Caffe pools without padding buffers, but ours
+    (C, H + size - 1, W + size - 1) per sample would not fit either: unsupported."""
+    shape, size = bottoms[0], layer.params.local_size
+    if len(shape) == 4:
+        _, c, h, w = shape
+        across = layer.params.region == "ACROSS_CHANNELS"
+        padded = (c + size - 1) * h * w if across else c * (h + size - 1) * (w + size - 1)
+        if padded > INT_MAX:
+            error = ValidationError if across else UnsupportedParameterError
+            raise error(
+                f"local_size {size} on a {list(shape)} bottom needs a padded buffer of {padded} "
+                f"elements, beyond the limit of {INT_MAX}",
+                layer=layer.name,
+                field="local_size",
+            )
+    return LayerShapes(tops=(shape,))
 
 
 @shape_rule("Softmax")

@@ -1,0 +1,183 @@
+"""Release parts of the CLI: ``inspect``, ``convert-all`` and convert's output options.
+
+Registered on the main group by :mod:`caffe2keras.cli` (which this module imports only inside
+functions). Nothing here imports Keras or TensorFlow at import time; ``inspect`` never does.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+
+@click.command("inspect")
+@click.argument("prototxt", type=click.Path(dir_okay=False))
+@click.argument("caffemodel", required=False, type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (inspect.schema.json).")
+@click.option(
+    "--input-shape",
+    "input_shape",
+    multiple=True,
+    metavar="NAME=N,C,H,W",
+    help="Override an input's shape (Caffe NCHW order). Repeatable.",
+)
+@click.option("--phase", type=click.Choice(["TEST", "TRAIN"]), default="TEST", show_default=True)
+@click.option("--stage", multiple=True, help="Net state stage (repeatable).")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+def inspect_command(
+    prototxt: str,
+    caffemodel: str | None,
+    as_json: bool,
+    input_shape: tuple[str, ...],
+    phase: str,
+    stage: tuple[str, ...],
+    debug: bool,
+) -> None:
+    """The layer table of PROTOTXT (and a check of CAFFEMODEL's blobs, if given).
+
+    Per layer: type, bottoms -> tops, Caffe output shape, parameter count and what it becomes in
+    Keras (or which BatchNorm+Scale fusion absorbs it); then totals, unsupported types, inputs and
+    preprocessing hints from transform_param and comments. Never imports TensorFlow. Exit code 4
+    when some layer type is unsupported.
+    """
+
+    from caffe2keras.cli import _parse_shape, _run
+
+    def go() -> int:
+        from caffe2keras import api
+        from caffe2keras.inspection import to_text
+
+        options = api.ConvertOptions(
+            input_shapes=dict(_parse_shape(s) for s in input_shape),
+            phase=phase,
+            stages=tuple(stage),
+        )
+        found = api.inspect(prototxt, caffemodel, options)
+        text = json.dumps(found.to_dict(), indent=1) if as_json else to_text(found)
+        click.echo(text)
+        return found.exit_code
+
+    _run(go, debug)
+
+
+@click.command("convert-all")
+@click.argument("model_list", type=click.Path(dir_okay=False))
+@click.option(
+    "--out-dir",
+    type=click.Path(file_okay=False),
+    help="Folder for outputs and reports (default: the list's out_dir, else its folder).",
+)
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--report", "report_json", type=click.Path(dir_okay=False))
+@click.option("--report-md", "report_md", type=click.Path(dir_okay=False))
+@click.option("--manifest", "manifest_path", type=click.Path(dir_okay=False))
+@click.option("-q", "--quiet", is_flag=True, help="Print only failures.")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+def convert_all_command(
+    model_list: str,
+    out_dir: str | None,
+    jobs: int,
+    report_json: str | None,
+    report_md: str | None,
+    manifest_path: str | None,
+    quiet: bool,
+    debug: bool,
+) -> None:
+    """Convert and verify every model of MODEL_LIST (.toml or .json; see the README).
+
+    Writes each model's outputs, one combined report (report.json, report.md) and one manifest
+    (manifest.json) into the output folder unless given elsewhere. Exit code 0 when every model
+    passed, else the largest model exit code; the failing models are named.
+    """
+    from caffe2keras.cli import _run
+
+    def go() -> int:
+        from pathlib import Path
+
+        from caffe2keras import batch, manifest
+        from caffe2keras.batch_config import read_model_list
+
+        models = read_model_list(model_list, out_dir)
+        folder = Path(models.out_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        outcomes = batch.run_all(models.models, jobs)
+        doc = batch.combined_report(outcomes, model_list)
+        manifest.write(report_json or folder / "report.json", doc)
+        Path(report_md or folder / "report.md").write_text(
+            batch.combined_markdown(outcomes, model_list), encoding="utf-8"
+        )
+        manifest.write(manifest_path or folder / "manifest.json", batch.manifest_document(outcomes))
+        for o in outcomes:
+            if not (quiet and o.passed):
+                detail = f": {o.error}" if o.error else ""
+                click.echo(f"{o.status:>14s}  {o.name}{detail}")
+        if doc["failed"]:
+            click.echo(f"FAILED ({len(doc['failed'])}): {', '.join(doc['failed'])}", err=True)
+        elif not quiet:
+            click.echo(f"all {len(outcomes)} models passed; reports in {folder}")
+        return int(doc["exit_code"])
+
+    _run(go, debug)
+
+
+def register(group: Any) -> None:
+    """Add the release commands to the main click group."""
+    group.add_command(inspect_command)
+    group.add_command(convert_all_command)
+
+
+def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``convert``'s --format, --split-scale and --manifest."""
+    opts = [
+        click.option(
+            "--format",
+            "output_format",
+            type=click.Choice(["keras2-weights"]),
+            help="Write a legacy Keras-2 HDF5 weights file (load_weights(path, by_name=True)) "
+            "instead of choosing by the output's suffix.",
+        ),
+        click.option(
+            "--split-scale",
+            is_flag=True,
+            help="keras2-weights: put each fused Scale's gamma/beta into its own group named "
+            "after the Scale layer (for models with separate Scale layers).",
+        ),
+        click.option(
+            "--manifest",
+            type=click.Path(dir_okay=False),
+            help="Write a JSON manifest: sha256 of inputs and outputs, versions, shapes, "
+            "preprocessing, verification summary.",
+        ),
+    ]
+    for opt in reversed(opts):
+        fn = opt(fn)
+    return fn
+
+
+def record_manifest(
+    prototxt: str, caffemodel: str, options: Any, result: Any, kw: dict[str, Any]
+) -> None:
+    """Write --manifest and add the manifest to the JSON/Markdown reports already written."""
+    from pathlib import Path
+
+    from caffe2keras import manifest
+
+    if not (kw["manifest"] or kw["report_json"] or kw["report_md"]):
+        return
+    outputs = [result.output] if result.written else []
+    entry = manifest.model_entry(
+        Path(prototxt).stem, prototxt, caffemodel, options, outputs, result.report
+    )
+    if kw["manifest"]:
+        manifest.write(kw["manifest"], manifest.document([entry]))
+    if result.report is None:
+        return
+    result.report.extra["manifest"] = entry
+    if kw["report_json"]:
+        Path(kw["report_json"]).write_text(result.report.to_json())
+    if kw["report_md"]:
+        with open(kw["report_md"], "a", encoding="utf-8") as f:
+            f.write(manifest.to_markdown(entry))

@@ -1,0 +1,82 @@
+"""Ctrl-C while the output is being written leaves neither the output nor a temporary file.
+
+``caffe2keras convert`` runs in a subprocess on a net with a 32 MiB InnerProduct; the test waits
+until the temporary file appears beside the target (the writer is mid-write), sends SIGINT, and
+expects exit code 130, the interruption message and an empty folder (inputs aside).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROWS, COLS = 2048, 4096  # 32 MiB of float32 weights
+
+PROTOTXT = f"""\
+name: "big"
+layer {{ name: "data" type: "Input" top: "data" input_param {{ shape {{ dim: 1 dim: {COLS} }} }} }}
+layer {{ name: "fc" type: "InnerProduct" bottom: "data" top: "fc"
+  inner_product_param {{ num_output: {ROWS} bias_term: false }} }}
+"""
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
+        n >>= 7
+        if not n:
+            return bytes(out)
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def big_caffemodel() -> bytes:
+    """A NetParameter with one InnerProduct layer 'fc' and its (ROWS, COLS) weight blob, encoded
+    directly (packed float data straight from numpy)."""
+    weights = np.random.default_rng(0).standard_normal((ROWS, COLS), np.float32) * 0.01
+    dims = b"".join(_varint(d) for d in (ROWS, COLS))
+    blob = _field(7, _field(1, dims)) + _field(5, weights.astype("<f4").tobytes())
+    layer = _field(1, b"fc") + _field(2, b"InnerProduct") + _field(7, blob)
+    return _field(100, layer)
+
+
+def _partial_files(folder: Path) -> list[str]:
+    return [name for name in os.listdir(folder) if "partial" in name]
+
+
+@pytest.mark.parametrize("suffix", [".h5", ".weights.h5", ".keras"])
+def test_sigint_while_writing_leaves_nothing(tmp_path: Path, suffix: str) -> None:
+    proto, model = tmp_path / "big.prototxt", tmp_path / "big.caffemodel"
+    proto.write_text(PROTOTXT)
+    model.write_bytes(big_caffemodel())
+    out = tmp_path / f"big{suffix}"
+    argv = [sys.executable, "-m", "caffe2keras.cli", "convert", str(proto), str(model)]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.Popen(
+        [*argv, "-o", str(out), "--no-verify", "-q"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    deadline = time.monotonic() + 300
+    while not _partial_files(tmp_path) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.002)
+    seen = _partial_files(tmp_path)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert seen, f"the writer never got to a temporary file (exit {proc.returncode}): {stderr}"
+    assert proc.returncode == 130, stderr
+    assert "interrupted; no output was written" in stderr
+    assert "Traceback" not in stderr
+    assert sorted(os.listdir(tmp_path)) == ["big.caffemodel", "big.prototxt"]

@@ -1,0 +1,124 @@
+"""The lean pipeline: weights stream from the caffemodel map to a .weights.h5 identical to
+Keras' own, blocks equal the whole transposed weight, and map pages are released."""
+
+from __future__ import annotations
+
+import mmap
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from caffe2keras import api
+from caffe2keras.build.weights import Reshaped, blocks, column_slices, materialize
+from caffe2keras.frontend.blobs import release_pages
+
+REPO = Path(__file__).resolve().parents[2]
+TINY = REPO / "fixtures" / "tiny"
+PROTO, MODEL = TINY / "tiny.prototxt", TINY / "tiny.caffemodel"
+
+
+def h5_contents(path: Path) -> dict[str, tuple[dict, np.ndarray | None]]:
+    out: dict[str, tuple[dict, np.ndarray | None]] = {}
+    with h5py.File(path) as f:
+
+        def visit(name: str, obj: h5py.HLObject) -> None:
+            data = np.array(obj) if isinstance(obj, h5py.Dataset) else None
+            out[name] = (dict(obj.attrs), data)
+
+        f.visititems(visit)
+        out["/"] = (dict(f.attrs), None)
+    return out
+
+
+def assert_same_file(streamed: Path, saved: Path) -> None:
+    a, b = h5_contents(streamed), h5_contents(saved)
+    assert a.keys() == b.keys()
+    for key, (attrs, data) in a.items():
+        assert attrs == b[key][0], key
+        if data is not None:
+            np.testing.assert_array_equal(data, b[key][1], err_msg=key)
+
+
+def convert_both(tmp_path: Path, proto: Path, model: Path, shapes: dict | None = None) -> None:
+    """Streamed (--no-verify) and Keras-saved (verified, variables filled) outputs agree."""
+    shapes = shapes or {}
+    streamed, saved = tmp_path / "s.weights.h5", tmp_path / "k.weights.h5"
+    fast = api.ConvertOptions(verify=False, input_shapes=shapes)
+    api.convert(proto, model, streamed, fast)
+    assert api.convert(proto, model, saved, api.ConvertOptions(input_shapes=shapes)).exit_code == 0
+    assert_same_file(streamed, saved)
+    report = api.verify(proto, model, streamed, api.ConvertOptions(input_shapes=shapes))
+    assert report.passed
+
+
+def test_streamed_weights_equal_keras_save_weights(tmp_path) -> None:
+    convert_both(tmp_path, PROTO, MODEL)
+
+
+@pytest.mark.parametrize("case", ["ip_after_conv", "conv_depthwise_mult", "deconv_basic"])
+def test_streamed_weights_on_goldens(tmp_path, golden_layer, case) -> None:
+    g = golden_layer(case)
+    convert_both(tmp_path, g.prototxt, g.caffemodel, g.input_shapes)
+
+
+def test_unverified_weights_output_leaves_variables_empty(tmp_path) -> None:
+    from caffe2keras.build.model import build_model
+
+    net = api.load(PROTO, MODEL)
+    built = build_model(net.keras, fill_weights=False)
+    assert built.pending
+    assert all(v._value is None for layer, _ in built.pending for v in layer.weights)
+
+
+@pytest.mark.parametrize(
+    "shape, max_bytes", [((3, 3, 8, 600), 4096), ((7, 1000), 4000), ((5,), 8), ((2, 3, 4, 1), 1)]
+)
+def test_blocks_cover_the_weight(shape, max_bytes) -> None:
+    rng = np.random.default_rng(0)
+    caffe = rng.standard_normal(shape[::-1]).astype(np.float32)
+    view = caffe.T  # a transposed view, as builders give
+    out = np.zeros(shape, np.float32)
+    widths = []
+    for where, block in blocks(view, max_bytes):
+        out[..., where] = block
+        widths.append(block.shape[-1])
+    np.testing.assert_array_equal(out, view)
+    assert sum(widths) == shape[-1]
+    np.testing.assert_array_equal(materialize(view), view)
+
+
+def test_reshaped_dense_kernel_blocks_and_materialize() -> None:
+    rng = np.random.default_rng(1)
+    c, h, w, out = 3, 4, 5, 700
+    weight = rng.standard_normal((out, c * h * w)).astype(np.float32)
+    want = weight.T.reshape(c, h, w, out).transpose(1, 2, 0, 3).reshape(c * h * w, out)
+    lazy = Reshaped(weight.T.reshape(c, h, w, out).transpose(1, 2, 0, 3), (c * h * w, out))
+    np.testing.assert_array_equal(materialize(lazy), want)
+    np.testing.assert_array_equal(np.asarray(lazy), want)
+    got = np.concatenate([b for _, b in blocks(lazy, 60 * 4 * 256)], axis=-1)
+    np.testing.assert_array_equal(got, want)
+    assert all(s.stop - s.start in (256, out % 256) for s in column_slices(lazy, 60 * 4 * 256))
+
+
+def rss_file_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("RssFile:"):
+            return int(line.split()[1])
+    pytest.skip("no RssFile in /proc/self/status")
+
+
+def test_release_pages_returns_map_memory(tmp_path) -> None:
+    path = tmp_path / "blob.bin"
+    data = np.arange(16 << 20, dtype=np.float32)  # 64 MiB
+    data.tofile(path)
+    with open(path, "rb") as f:
+        mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    view = np.frombuffer(memoryview(mapped), np.float32).reshape(4096, -1)
+    assert float(view.sum(dtype=np.float64)) == float(data.sum(dtype=np.float64))
+    before = rss_file_kib()
+    release_pages(view.T)
+    assert before - rss_file_kib() > 48 << 10  # most of the 64 MiB left the resident set
+    np.testing.assert_array_equal(view[-1], data[-4096:])  # still readable: faulted back in
+    release_pages(np.zeros(4))  # ordinary memory: nothing to do

@@ -1,0 +1,63 @@
+"""``convert --manifest``: hashes, versions, shapes, preprocessing and the verdict, also as a
+section of the JSON and Markdown reports."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import jsonschema
+from click.testing import CliRunner
+
+from caffe2keras.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+TINY = REPO / "fixtures" / "tiny"
+REPORT_SCHEMA = json.loads((REPO / "caffe2keras" / "verify" / "report.schema.json").read_text())
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_manifest_and_report_sections(tmp_path) -> None:
+    proto = tmp_path / "tiny.prototxt"
+    comment = "#  transform_param { scale: 0.017 mean_value: [104, 117, 123] }\n"
+    proto.write_text(comment + (TINY / "tiny.prototxt").read_text())
+    out, manifest = tmp_path / "tiny.h5", tmp_path / "manifest.json"
+    report, md = tmp_path / "r.json", tmp_path / "r.md"
+    args = ["convert", str(proto), str(TINY / "tiny.caffemodel"), "-o", str(out)]
+    args += ["--manifest", str(manifest), "--report", str(report), "--report-md", str(md)]
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    doc = json.loads(manifest.read_text())
+    assert doc["schema_version"] == 1 and "keras" in doc["environment"]["packages"]
+    assert doc["environment"]["keras_backend"] == "tensorflow"
+    (entry,) = doc["models"]
+    assert entry["prototxt"]["sha256"] == sha(proto)
+    assert entry["caffemodel"]["sha256"] == sha(TINY / "tiny.caffemodel")
+    assert entry["outputs"] == [{"path": str(out), "sha256": sha(out), "bytes": out.stat().st_size}]
+    assert entry["input_shapes"] == {"data": [1, 3, 33, 33]}
+    assert {h["key"]: h["value"] for h in entry["preprocessing"]} == {
+        "scale": 0.017,
+        "mean_value": [104.0, 117.0, 123.0],
+    }
+    verdict = entry["verification"]
+    assert verdict["passed"] and verdict["blobs_failed"] == 0 and verdict["culprit"] is None
+    assert "seconds" not in json.dumps(entry)  # no timings: the manifest is reproducible
+    full = json.loads(report.read_text())
+    jsonschema.validate(full, REPORT_SCHEMA)
+    assert full["manifest"] == entry
+    assert "### Manifest" in md.read_text() and sha(out) in md.read_text()
+
+
+def test_failed_verification_manifest_lists_no_output(tmp_path) -> None:
+    out, manifest = tmp_path / "t.h5", tmp_path / "m.json"
+    args = ["convert", str(TINY / "tiny.prototxt"), str(TINY / "tiny.caffemodel"), "-o", str(out)]
+    args += ["--rtol", "0", "--noise-factor", "0", "--manifest", str(manifest), "-q"]
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 1 and not out.exists()
+    (entry,) = json.loads(manifest.read_text())["models"]
+    assert entry["outputs"] == [] and entry["verification"]["passed"] is False
+    assert entry["verification"]["culprit"]
