@@ -35,6 +35,22 @@ from seeds import seed_nets  # noqa: E402
 SUFFIXES = (".h5", ".keras", ".weights.h5")
 
 
+def _input_shape(rng: random.Random) -> tuple[str, ...]:
+    """Sometimes an --input-shape override for the seeds' input 'data' (odd sizes stress the
+    shape rules, pooling rounding and crops)."""
+    if rng.random() >= 0.1:
+        return ()
+    rank = rng.choice((2, 4, 4, 4))
+    dims = [rng.choice((1, 2))] + [rng.randint(1, 40) for _ in range(rank - 1)]
+    return ("--input-shape", "data=" + ",".join(map(str, dims)))
+
+
+def case_options(seed: int, index: int, verify_share: float) -> tuple[bool, tuple[str, ...]]:
+    """Whether case ``index`` verifies, and its extra CLI arguments."""
+    rng = random.Random(f"v{seed}:{index}")
+    return rng.random() < verify_share, _input_shape(rng)
+
+
 def make_case(seed: int, index: int) -> tuple[str, bytes, bytes, str]:
     """(description, prototxt, caffemodel, output suffix) of case ``index``."""
     rng = random.Random(f"{seed}:{index}")
@@ -57,21 +73,17 @@ def make_case(seed: int, index: int) -> tuple[str, bytes, bytes, str]:
     return f"{name}/{what}", proto, model, rng.choice(SUFFIXES)
 
 
-_FOLDER: Path | None = None
-
-
 def _init() -> None:
-    global _FOLDER
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    _FOLDER = Path(tempfile.mkdtemp(prefix=f"c2k-fuzz-{os.getpid()}-"))
 
 
-def run_case(job: tuple[int, int, float]) -> tuple[int, str, Outcome]:
-    seed, index, verify_share = job
+def run_case(job: tuple[int, int, float, str]) -> tuple[int, str, Outcome]:
+    """Run case ``index`` in this worker's folder under ``root`` (emptied after each case)."""
+    seed, index, verify_share, root = job
     what, proto, model, suffix = make_case(seed, index)
-    verify = random.Random(f"v{seed}:{index}").random() < verify_share
-    assert _FOLDER is not None
-    outcome = run_convert(_FOLDER / "case", proto, model, suffix=suffix, verify=verify)
+    verify, extra = case_options(seed, index, verify_share)
+    folder = Path(root) / f"worker{os.getpid()}"
+    outcome = run_convert(folder, proto, model, suffix=suffix, verify=verify, extra=extra)
     return index, what, outcome
 
 
@@ -80,6 +92,70 @@ def family(message: str) -> str:
     line = next((x for x in message.splitlines() if "rror: " in x), message[:200])
     line = re.sub(r"'[^']*'|\"[^\"]*\"|/\S+|\d+", "_", line.split("rror: ", 1)[-1])
     return line[:90]
+
+
+class Tally:
+    """Outcome counts of a run, and the cases worth a look."""
+
+    def __init__(self) -> None:
+        self.kinds: Counter[str] = Counter()
+        self.by_what: Counter[str] = Counter()
+        self.families: Counter[str] = Counter()
+        self.mismatches: list[str] = []
+        self.findings: list[dict] = []
+        self.leftovers = 0
+
+    def add(self, index: int, what: str, out: Outcome) -> None:
+        self.kinds[out.kind] += 1
+        self.by_what[f"{what.split('/')[1]}:{out.kind}"] += 1
+        self.leftovers += bool(out.leftovers)
+        if out.exit_code >= 2:
+            self.families[family(out.message)] += 1
+        if out.exit_code == 1 and "caffemodel" not in what:  # weights intact: worth a look
+            self.mismatches.append(f"{index} {what}")
+        if not out.ours or out.leftovers:
+            self.findings.append({"case": index, "what": what, "exit": out.exit_code,
+                                  "kind": out.kind, "leftovers": list(out.leftovers),
+                                  "message": out.message[-2000:]})  # fmt: skip
+
+    def summary(self, cases: int, seconds: float) -> dict:
+        return {
+            "cases": cases,
+            "seconds": round(seconds, 1),
+            "outcomes": dict(sorted(self.kinds.items())),
+            "by_mutation": dict(sorted(self.by_what.items())),
+            "not_our_errors": self.kinds["internal"] + self.kinds["uncaught"],
+            "cases_with_leftover_files": self.leftovers,
+            "top_error_families": dict(self.families.most_common(25)),
+            "mismatches_with_intact_weights": self.mismatches[:50],
+            "findings": self.findings[:50],
+        }
+
+
+def dump(seed: int, index: int, verify_share: float) -> None:
+    """Write one case's files to a new folder and print the command that reproduces it."""
+    what, proto, model, suffix = make_case(seed, index)
+    folder = Path(tempfile.mkdtemp(prefix=f"c2k-case{index}-"))
+    (folder / "net.prototxt").write_bytes(proto)
+    (folder / "net.caffemodel").write_bytes(model)
+    verify, extra = case_options(seed, index, verify_share)
+    flags = " ".join([*extra, "" if verify else "--no-verify", "--debug"])
+    print(f"{what}: caffe2keras convert {folder}/net.prototxt {folder}/net.caffemodel "
+          f"-o {folder}/out{suffix} {flags}")  # fmt: skip
+
+
+def fuzz(cases: int, jobs: int, seed: int, verify_share: float) -> dict:
+    """Run the cases over ``jobs`` processes; the summary."""
+    seed_nets()  # build the seeds once before forking
+    start, tally = time.time(), Tally()
+    with tempfile.TemporaryDirectory(prefix="c2k-fuzz-") as root:
+        work = [(seed, i, verify_share, root) for i in range(cases)]
+        with Pool(jobs, initializer=_init) as pool:
+            for n, (index, what, out) in enumerate(pool.imap_unordered(run_case, work, 8), 1):
+                tally.add(index, what, out)
+                if n % 500 == 0:
+                    print(f"  {n}/{cases} cases, {time.time() - start:.0f} s", flush=True)
+    return tally.summary(cases, time.time() - start)
 
 
 def main() -> int:
@@ -92,57 +168,16 @@ def main() -> int:
     ap.add_argument("--dump", type=int, metavar="CASE", help="write one case's files and exit")
     args = ap.parse_args()
     if args.dump is not None:
-        what, proto, model, suffix = make_case(args.seed, args.dump)
-        folder = Path(tempfile.mkdtemp(prefix=f"c2k-case{args.dump}-"))
-        (folder / "net.prototxt").write_bytes(proto)
-        (folder / "net.caffemodel").write_bytes(model)
-        print(f"{what}: caffe2keras convert {folder}/net.prototxt {folder}/net.caffemodel "
-              f"-o {folder}/out{suffix} --debug")  # fmt: skip
+        dump(args.seed, args.dump, args.verify_share)
         return 0
-    seed_nets()  # build the seeds once before forking
-    start = time.time()
-    kinds: Counter[str] = Counter()
-    families: Counter[str] = Counter()
-    mismatches: list[str] = []
-    by_what: Counter[str] = Counter()
-    findings: list[dict] = []
-    leftovers = 0
-    jobs = [(args.seed, i, args.verify_share) for i in range(args.cases)]
-    with Pool(args.jobs, initializer=_init) as pool:
-        for n, (index, what, out) in enumerate(pool.imap_unordered(run_case, jobs, 8), 1):
-            kinds[out.kind] += 1
-            by_what[f"{what.split('/')[1]}:{out.kind}"] += 1
-            leftovers += bool(out.leftovers)
-            if out.exit_code >= 2:
-                families[family(out.message)] += 1
-            if out.exit_code == 1 and "caffemodel" not in what:  # weights intact: worth a look
-                mismatches.append(f"{index} {what}")
-            if not out.ours or out.leftovers:
-                findings.append({"case": index, "what": what, "exit": out.exit_code,
-                                 "kind": out.kind, "leftovers": list(out.leftovers),
-                                 "message": out.message[-2000:]})  # fmt: skip
-            if n % 500 == 0:
-                print(f"  {n}/{args.cases} cases, {time.time() - start:.0f} s", flush=True)
-    elapsed = time.time() - start
-    not_ours = sum(v for k, v in kinds.items() if k in ("internal", "uncaught"))
-    summary = {
-        "cases": args.cases,
-        "seconds": round(elapsed, 1),
-        "outcomes": dict(sorted(kinds.items())),
-        "by_mutation": dict(sorted(by_what.items())),
-        "not_our_errors": not_ours,
-        "cases_with_leftover_files": leftovers,
-        "top_error_families": dict(families.most_common(25)),
-        "mismatches_with_intact_weights": mismatches[:50],
-        "findings": findings[:50],
-    }
-    for f in findings[:20]:
+    summary = fuzz(args.cases, args.jobs, args.seed, args.verify_share)
+    for f in summary["findings"][:20]:
         print(f"case {f['case']} ({f['what']}): exit {f['exit']} {f['kind']} "
               f"leftovers={f['leftovers']}\n    {f['message'][-600:]}")  # fmt: skip
     print(json.dumps({k: v for k, v in summary.items() if k != "findings"}, indent=2))
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2))
-    return 0 if not not_ours and not leftovers else 1
+    return 0 if not summary["not_our_errors"] and not summary["cases_with_leftover_files"] else 1
 
 
 if __name__ == "__main__":

@@ -43,6 +43,8 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     tmp = target.with_name(f".{target.name}.{os.getpid()}.partial{suffix}")
     if not target.parent.is_dir():
         raise UsageError(f"the output folder '{target.parent}' does not exist")
+    if len(os.fsencode(tmp.name)) > _name_max(target.parent):
+        raise OutputError(f"cannot write '{target}': the file name is too long")
     try:
         yield tmp
         os.replace(tmp, target)
@@ -51,6 +53,14 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def _name_max(folder: Path) -> int:
+    """The longest file name the folder's file system allows (255 where it cannot say)."""
+    try:
+        return os.pathconf(folder, "PC_NAME_MAX")
+    except (AttributeError, OSError, ValueError):  # no pathconf (Windows) or no such limit
+        return 255
 
 
 def _quiet_legacy_h5_warning() -> None:

@@ -17,6 +17,7 @@ Guards, each a ValidationError naming the layer and field, before anything is bu
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -125,8 +126,21 @@ def _nonfinite(blob: np.ndarray) -> tuple[int, int]:
     return nan, inf
 
 
+def _nonfinite_params(params: object) -> list[str]:
+    """Names of float params (or float tuples) that are NaN or +-Inf (1e40 in a float field)."""
+    if not dataclasses.is_dataclass(params):
+        return []
+    bad = []
+    for f in dataclasses.fields(params):
+        value = getattr(params, f.name)
+        values = value if isinstance(value, tuple) else (value,)
+        if any(isinstance(v, float) and not math.isfinite(v) for v in values):
+            bad.append(f"{f.name} = {value}")
+    return bad
+
+
 def nonfinite_notes(graph: Graph) -> tuple[str, ...]:
-    """One note per layer whose blobs hold NaN or Inf."""
+    """One note per layer whose blobs or parameters hold NaN or Inf."""
     notes = []
     for layer in graph.layers:
         found = [(i, *_nonfinite(b)) for i, b in enumerate(layer.blobs)]
@@ -135,6 +149,12 @@ def nonfinite_notes(graph: Graph) -> tuple[str, ...]:
             notes.append(
                 f"layer '{layer.name}' has non-finite weights ({'; '.join(bad)}): converted as "
                 f"they are; verification fails wherever they reach"
+            )
+        params = _nonfinite_params(layer.params)
+        if params:
+            notes.append(
+                f"layer '{layer.name}' has non-finite parameters ({'; '.join(params)}): "
+                f"converted as they are; verification fails wherever they reach"
             )
     return tuple(notes)
 

@@ -49,7 +49,13 @@ def _kind(exit_code: int, output: str, exception: BaseException | None) -> str:
 
 
 def run_convert(
-    folder: Path, prototxt: bytes, caffemodel: bytes, *, suffix: str = ".h5", verify: bool = False
+    folder: Path,
+    prototxt: bytes,
+    caffemodel: bytes,
+    *,
+    suffix: str = ".h5",
+    verify: bool = False,
+    extra: tuple[str, ...] = (),
 ) -> Outcome:
     """Write the inputs into ``folder`` (emptied first), convert, classify, then clean up."""
     if folder.exists():
@@ -59,7 +65,7 @@ def run_convert(
     proto.write_bytes(prototxt)
     model.write_bytes(caffemodel)
     out = folder / f"out{suffix}"
-    args = ["convert", str(proto), str(model), "-o", str(out)]
+    args = ["convert", str(proto), str(model), "-o", str(out), *extra]
     if not verify:
         args.append("--no-verify")
     result = CliRunner().invoke(main, args, catch_exceptions=True)

@@ -334,6 +334,19 @@ CASES: tuple[Case, ...] = (
         verify=True,
     ),
     Case(
+        "non-finite parameter (note)",
+        tiny(
+            swap(
+                '"relu1" type: "ReLU" bottom: "conv1/bn" top: "conv1/bn" }',
+                '"relu1" type: "ReLU" bottom: "conv1/bn" top: "conv1/bn" '
+                "relu_param { negative_slope: nan } }",
+            )
+        ),
+        0,
+        ("note: layer 'relu1' has non-finite parameters (negative_slope = nan)",),
+        leaves_output=True,
+    ),
+    Case(
         "caffemodel layers absent from the prototxt (note)",
         tiny(PROTO, edit_model(extra_layer)),
         0,
