@@ -141,6 +141,52 @@ def _net_summary(net: LoadedNet) -> str:
     return f"{len(net.reference.layers)} Caffe layers, {len(blobs)} blobs, {size / 1e6:.1f} MB"
 
 
+def _verify_built(
+    net: LoadedNet, built: Any, name: str, options: ConvertOptions, runners: dict[str, Any]
+) -> Report:
+    """Verify a freshly built model (before anything is written)."""
+    from caffe2keras.verify.run import verify_model
+
+    inputs, info = make_inputs(net, options)
+    return verify_model(
+        net,
+        built.model,
+        built.blob_layers,
+        inputs,
+        tolerance=options.tolerance,
+        reference_dtype=options.reference_dtype,
+        inputs_info=info,
+        name=name,
+        second_opinions=runners,
+    )
+
+
+def _write_built(
+    built: Any,
+    net: LoadedNet,
+    sources: tuple[str | os.PathLike[str], str | os.PathLike[str]],
+    output: str | os.PathLike[str],
+    options: ConvertOptions,
+    rep: Reporter,
+) -> str:
+    """Write the output atomically with its provenance; returns the format written."""
+    from caffe2keras.manifest import provenance
+    from caffe2keras.outputs import write_output
+
+    prototxt, caffemodel = sources
+    metadata = {
+        "version": __version__,
+        "layer_names": built.layer_names,
+        "prototxt": os.path.basename(os.fspath(prototxt)),
+        **provenance(prototxt, caffemodel, net.reference),
+    }
+    streamed = sum(len(weights) for _, weights in built.pending)
+    with rep.step("write", total=streamed or None) as step:
+        return write_output(
+            built, output, metadata, options.format, options.split_scale, step.advance
+        )
+
+
 def convert(
     prototxt: str | os.PathLike[str],
     caffemodel: str | os.PathLike[str],
@@ -154,9 +200,7 @@ def convert(
     ``write_on_failure``: a CI job never replaces good weights with bad ones.
     """
     from caffe2keras.build.model import build_model
-    from caffe2keras.manifest import provenance
-    from caffe2keras.outputs import check_output, write_output
-    from caffe2keras.verify.run import verify_model
+    from caffe2keras.outputs import check_output
     from caffe2keras.writers import output_format
 
     options = options or ConvertOptions()
@@ -173,32 +217,13 @@ def convert(
     report = None
     if options.verify:
         with rep.step("verify"):
-            inputs, info = make_inputs(net, options)
-            report = verify_model(
-                net,
-                built.model,
-                built.blob_layers,
-                inputs,
-                tolerance=options.tolerance,
-                reference_dtype=options.reference_dtype,
-                inputs_info=info,
-                name=os.path.basename(os.fspath(prototxt)),
-                second_opinions=runners,
+            report = _verify_built(
+                net, built, os.path.basename(os.fspath(prototxt)), options, runners
             )
     write = report is None or report.passed or options.write_on_failure
     fmt = options.format or output_format(output)
     if write:
-        metadata = {
-            "version": __version__,
-            "layer_names": built.layer_names,
-            "prototxt": os.path.basename(os.fspath(prototxt)),
-            **provenance(prototxt, caffemodel, net.reference),
-        }
-        streamed = sum(len(weights) for _, weights in built.pending)
-        with rep.step("write", total=streamed or None) as step:
-            fmt = write_output(
-                built, output, metadata, options.format, options.split_scale, step.advance
-            )
+        fmt = _write_built(built, net, (prototxt, caffemodel), output, options, rep)
     fused = sum(1 for layer in net.keras.layers if layer.type == "BatchNormScale")
     return ConvertResult(
         output=os.fspath(output),
