@@ -248,7 +248,9 @@ def load_keras_model(path: str | os.PathLike[str], net: LoadedNet) -> tuple[Any,
     from caffe2keras.writers import output_format
 
     fmt = output_format(path)
-    built = build_model(net.keras)
+    # A full model brings its own weights: the rebuild only supplies the blob -> layer map, so
+    # its variables are left unfilled (no copy of the caffemodel's weights).
+    built = build_model(net.keras, fill_weights=fmt == "weights")
     try:
         if fmt == "weights":
             built.model.load_weights(os.fspath(path))
