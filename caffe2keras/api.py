@@ -307,4 +307,4 @@ def inspect(
     options = options or ConvertOptions()
     state = NetState(phase=options.phase, stages=tuple(options.stages))
     load_options = LoadOptions(input_shapes=options.input_shapes, state=state)
-    return inspect_net(prototxt, caffemodel, load_options)
+    return inspect_net(prototxt, caffemodel, load_options, options.plugins)

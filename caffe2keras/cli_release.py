@@ -26,6 +26,14 @@ import click
 )
 @click.option("--phase", type=click.Choice(["TEST", "TRAIN"]), default="TEST", show_default=True)
 @click.option("--stage", multiple=True, help="Net state stage (repeatable).")
+@click.option(
+    "--plugin",
+    "plugin",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    metavar="FILE.py",
+    help="Python file registering custom layer types (repeatable; see README 'Plugins').",
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def inspect_command(
     prototxt: str,
@@ -34,6 +42,7 @@ def inspect_command(
     input_shape: tuple[str, ...],
     phase: str,
     stage: tuple[str, ...],
+    plugin: tuple[str, ...],
     debug: bool,
 ) -> None:
     """The layer table of PROTOTXT (and a check of CAFFEMODEL's blobs, if given).
@@ -47,15 +56,16 @@ def inspect_command(
     from caffe2keras.cli import _parse_shape, _run
 
     def go() -> int:
-        from caffe2keras import api
-        from caffe2keras.inspection import to_text
+        # not through caffe2keras.api, whose verification imports would cost start-up time
+        from caffe2keras.frontend.load import LoadOptions
+        from caffe2keras.frontend.phase import NetState
+        from caffe2keras.inspection import inspect_net, to_text
 
-        options = api.ConvertOptions(
+        options = LoadOptions(
             input_shapes=dict(_parse_shape(s) for s in input_shape),
-            phase=phase,
-            stages=tuple(stage),
+            state=NetState(phase=phase, stages=tuple(stage)),
         )
-        found = api.inspect(prototxt, caffemodel, options)
+        found = inspect_net(prototxt, caffemodel, options, plugin)
         text = json.dumps(found.to_dict(), indent=1) if as_json else to_text(found)
         click.echo(text)
         return found.exit_code

@@ -21,7 +21,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from caffe2keras.frontend.load import LoadOptions, build_raw_graph, read_prototxt
+from caffe2keras.frontend.load import LoadOptions, build_raw_graph, parse_prototxt
 from caffe2keras.frontend.phase import NetState
 from caffe2keras.inspection.hints import preprocessing_hints
 from caffe2keras.ir.graph import Graph
@@ -84,8 +84,9 @@ def net_facts(prototxt: str | os.PathLike[str], options: Any) -> dict[str, Any]:
         input_shapes=options.input_shapes,
         state=NetState(phase=options.phase, stages=tuple(options.stages)),
     )
-    net_pb = read_prototxt(prototxt)
-    raw = build_raw_graph(net_pb, None, load)
+    parsed = parse_prototxt(prototxt)  # with plugin layers' own fields, as convert reads them
+    net_pb = parsed.net
+    raw = build_raw_graph(net_pb, None, load, parsed.custom_fields)
     hints = preprocessing_hints(net_pb, Path(prototxt).read_text(encoding="utf-8"))
     return {
         "input_shapes": {spec.name: list(spec.shape) for spec in raw.inputs},

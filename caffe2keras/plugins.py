@@ -15,23 +15,22 @@ is a complete plugin. Errors name the plugin; a failing plugin file registers no
 from __future__ import annotations
 
 import functools
-import hashlib
-import importlib.util
-import inspect
 import os
 import sys
+import types
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from caffe2keras.build.registry import BuildContext, BuildResult, builder_types, register_builder
 from caffe2keras.errors import Caffe2KerasError, UsageError
 from caffe2keras.frontend.params import param_parser, parse_params, registered_types
-from caffe2keras.frontend.textproto import Fields
 from caffe2keras.ir.graph import Layer
 from caffe2keras.ir.shapes import LayerShapes, shape_rule, shape_types
-from caffe2keras.reference import reference_types, register_reference_op
+
+if TYPE_CHECKING:
+    from caffe2keras.build.registry import BuildContext, BuildResult
+    from caffe2keras.frontend.textproto import Fields
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -47,6 +46,20 @@ __all__ = [
 ]
 
 ENTRY_POINT_GROUP = "caffe2keras.layers"
+
+
+def __getattr__(name: str) -> Any:
+    """``BuildContext``, ``BuildResult`` and ``Fields`` on first use: the builder package stays
+    unloaded while only params are parsed (``inspect`` must start fast)."""
+    if name in ("BuildContext", "BuildResult"):
+        from caffe2keras.build import registry
+
+        return getattr(registry, name)
+    if name == "Fields":
+        from caffe2keras.frontend import textproto
+
+        return textproto.Fields
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -106,6 +119,8 @@ def parse_layer_params(layer_pb: Any, fields: Fields | None = None) -> Any:
     plugin = _TYPES.get(layer_pb.type)
     if plugin is None:
         return parse_params(layer_pb)
+    from caffe2keras.frontend.textproto import Fields
+
     return _guard(layer_pb.type, "params parser", plugin.params)(layer_pb, fields or Fields())
 
 
@@ -118,6 +133,9 @@ def load_plugins(paths: Iterable[str | os.PathLike[str]] = (), entry_points: boo
 
 
 def _is_known(type_name: str) -> bool:
+    from caffe2keras.build.registry import builder_types
+    from caffe2keras.reference import reference_types
+
     return any(
         type_name in known
         for known in (registered_types(), shape_types(), builder_types(), reference_types())
@@ -125,6 +143,9 @@ def _is_known(type_name: str) -> bool:
 
 
 def _commit(type_name: str, parts: dict[str, Any], origin: str) -> None:
+    from caffe2keras.build.registry import register_builder
+    from caffe2keras.reference import register_reference_op
+
     plugin = _Plugin(params=parts["params"], origin=origin)
     param_parser(type_name)(lambda layer_pb: parse_layer_params(layer_pb))
     shape_rule(type_name)(_guard(type_name, "shape rule", parts["shape"]))
@@ -182,6 +203,9 @@ def _load_file(path: str) -> None:
         raise UsageError(f"--plugin {origin}: no such file")
     if not full.endswith(".py"):
         raise UsageError(f"--plugin {origin}: a plugin is a Python file (.py)")
+    import hashlib
+    import importlib.util
+
     digest = hashlib.sha1(full.encode()).hexdigest()[:12]
     module_name = f"caffe2keras_plugin_{digest}"
     spec = importlib.util.spec_from_file_location(module_name, full)
@@ -209,7 +233,7 @@ def _load_entry_points() -> None:
 
         def run(ep: Any = ep) -> None:
             loaded = ep.load()
-            if callable(loaded) and not inspect.ismodule(loaded):
+            if callable(loaded) and not isinstance(loaded, types.ModuleType):
                 loaded()
 
         with _loading(origin, key):

@@ -9,22 +9,24 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from caffe2keras._proto import caffe_pb2
 from caffe2keras.errors import ParseError
-from caffe2keras.frontend.blobs import Caffemodel
-from caffe2keras.frontend.custom_fields import line_column, split_custom_fields
+from caffe2keras.frontend.fasttext import parse_message
 from caffe2keras.frontend.params import registered_types
 from caffe2keras.frontend.params.norm import BatchNormParams
 from caffe2keras.frontend.phase import NetState, select_layers
 from caffe2keras.frontend.sources import SOURCE_TYPES, collect_sources, input_specs
-from caffe2keras.frontend.textproto import Fields
 from caffe2keras.frontend.upgrade import declared_inputs, upgrade_net
 from caffe2keras.ir.graph import Graph, Layer, net_outputs
 from caffe2keras.plugins import parse_layer_params, plugin_types
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from caffe2keras.frontend.blobs import Caffemodel
+    from caffe2keras.frontend.textproto import Fields
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,8 @@ def parse_prototxt(path: str | os.PathLike[str]) -> ParsedNet:
     try:
         return ParsedNet(upgrade_net(_parse_text(text, path)))
     except ParseError as exc:
+        from caffe2keras.frontend.custom_fields import line_column, split_custom_fields
+
         split = split_custom_fields(text, registered_types() - plugin_types())
         if split is None:
             raise
@@ -84,7 +88,10 @@ def parse_prototxt(path: str | os.PathLike[str]) -> ParsedNet:
 
 
 def _parse_text(text: str, path: str) -> Any:
-    from google.protobuf import text_format
+    net = caffe_pb2.NetParameter()
+    if parse_message(text, net):
+        return net
+    from google.protobuf import text_format  # outside the fast reader's subset, or invalid
 
     net = caffe_pb2.NetParameter()
     try:

@@ -11,8 +11,6 @@ from typing import Any
 
 from caffe2keras._proto import caffe_pb2
 from caffe2keras.errors import ValidationError
-from caffe2keras.frontend.upgrade_v0 import upgrade_v0_net
-from caffe2keras.frontend.v1types import V1_TYPE_NAMES
 
 # Fields that V1LayerParameter and LayerParameter share by name (numbers differ: copy by name).
 _COMMON = ("name", "bottom", "top", "loss_weight", "include", "exclude")
@@ -69,6 +67,8 @@ def upgrade_v1_layer(v1: Any) -> Any:
             getattr(v2, field).extend(value)
     if not v1.HasField("type"):
         raise ValidationError("a V1 layer without a type", layer=v1.name, field="type")
+    from caffe2keras.frontend.v1types import V1_TYPE_NAMES  # only V1 files pay for the table
+
     if v1.type not in V1_TYPE_NAMES:
         raise ValidationError(
             f"unknown V1 layer type number {v1.type}", layer=v1.name, field="type"
@@ -94,6 +94,8 @@ def upgrade_net(net: Any) -> Any:
             "entry. Use one form"
         )
     if any(v1.HasField("layer") for v1 in net.layers):
+        from caffe2keras.frontend.upgrade_v0 import upgrade_v0_net
+
         net = upgrade_v0_net(net)
     out = caffe_pb2.NetParameter()
     out.CopyFrom(net)

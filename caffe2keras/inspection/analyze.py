@@ -1,7 +1,8 @@
 """Run the TF-free half of the converter (parse, passes, shape rules) and describe every layer.
 
-No Keras or TensorFlow import: the IR, shape rules and passes are numpy-only, and what each
-layer becomes in Keras comes from :mod:`.keras_map`. Fusions are decided by the real
+No Keras or TensorFlow import, and for a bare prototxt not even numpy: the IR, shape rules and
+passes only touch blobs when a caffemodel supplies them, and what each layer becomes in Keras
+comes from :mod:`.keras_map`. Fusions are decided by the plan of the real
 :mod:`caffe2keras.passes.fuse_bn_scale` pass, so ``inspect`` and ``convert`` always agree.
 """
 
@@ -9,19 +10,20 @@ from __future__ import annotations
 
 import math
 import os
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
-import numpy as np
-
-from caffe2keras.frontend.blobs import read_caffemodel
-from caffe2keras.frontend.load import LoadOptions, build_raw_graph, read_prototxt
+from caffe2keras.frontend.load import LoadOptions, build_raw_graph, parse_prototxt
+from caffe2keras.frontend.params import registered_types
 from caffe2keras.inspection.hints import preprocessing_hints
 from caffe2keras.inspection.keras_map import KERAS_LAYERS, keras_description
 from caffe2keras.inspection.model import Inspection, LayerRow
 from caffe2keras.ir.graph import Graph, Layer, Shape
 from caffe2keras.ir.shapes import LayerShapes, infer_layer, shape_types
-from caffe2keras.passes import KERAS_PIPELINE, REFERENCE_PIPELINE, checker, run_pipeline
+from caffe2keras.passes import REFERENCE_PIPELINE, checker, fuse_bn_scale
+from caffe2keras.plugins import load_plugins
 
 NO_WEIGHTS_NOTE = (
     "no caffemodel given: parameter counts follow from the layer params, and fusions assume the "
@@ -54,45 +56,54 @@ def _facts(graph: Graph) -> Facts:
     return facts
 
 
-def _fusions(reference: Graph, facts: Facts) -> dict[str, Layer]:
-    """Caffe layer name -> the Keras-graph node that fuses it (the node keeps the name of the
-    layer that leads the fusion; an absorbed layer's top is written by the fused node).
+@dataclass(frozen=True)
+class _ShapeOnly:
+    """A stand-in for a blob the caffemodel would hold: the fusion guards read only shapes."""
 
-    Without a caffemodel the layers get zero-copy placeholder blobs of their expected shapes,
-    so the fusion pass (whose guards need blobs) decides on structure alone."""
+    shape: Shape
+
+
+def _fusions(reference: Graph, facts: Facts) -> dict[str, tuple[Layer, tuple[str, ...]]]:
+    """Caffe layer name -> (the Keras-graph node that fuses it, the names of the layers it fuses).
+    The node keeps the name of the layer that leads the fusion; the absorbed layer's top is
+    written by the fused node.
+
+    Without a caffemodel the layers get shape-only stand-ins for their expected blobs, so the
+    fusion plan (whose guards need blob counts and shapes) decides on structure alone."""
 
     def with_blobs(layer: Layer) -> Layer:
-        if layer.blobs:
-            return layer
         shapes = facts[layer.name][1].blobs
-        return layer.with_(blobs=tuple(np.broadcast_to(np.float32(0), s) for s in shapes))
+        if layer.blobs or not shapes:
+            return layer
+        return layer.with_(blobs=tuple(_ShapeOnly(s) for s in shapes))
 
     graph = reference.with_(layers=tuple(with_blobs(lay) for lay in reference.layers))
-    nodes = run_pipeline(graph, KERAS_PIPELINE).layers
-    by_name = {node.name: node for node in nodes}
-    by_top = {top: node for node in nodes for top in node.tops}
-    fused: dict[str, Layer] = {}
-    for layer in reference.layers:
-        node = by_name.get(layer.name)
-        if node is None and layer.tops and layer.tops[0] in by_top:
-            fused[layer.name] = by_top[layer.tops[0]]  # absorbed
-        elif node is not None and node.type != layer.type:
-            fused[layer.name] = node  # leads the fusion
+    fused: dict[str, tuple[Layer, tuple[str, ...]]] = {}
+    pairs = fuse_bn_scale.plan(graph)
+    for layer in graph.layers:
+        scale = pairs.get(layer.name)
+        if scale is not None:
+            fusion = (fuse_bn_scale.fused_node(layer, scale), (layer.name, scale.name))
+            fused[layer.name] = fused[scale.name] = fusion
     return fused
 
 
 def _row(
-    layer: Layer, graph: Graph, facts: Facts, fused: dict[str, Layer], kept: set[str]
+    layer: Layer,
+    graph: Graph,
+    facts: Facts,
+    fused: dict[str, tuple[Layer, tuple[str, ...]]],
+    kept: set[str],
 ) -> LayerRow:
     """One node of the checked graph (Caffe's layers, plus any a pass inserted, such as the
     Scale that stands for NVCaffe's BatchNorm scale/bias), blobs under their Caffe names."""
     bottoms, result = facts[layer.name]
-    node = fused.get(layer.name)
     role, keras = "converted", keras_description(layer, bottoms)
     partners: tuple[str, ...] = ()
-    if node is not None:
+    if layer.name in fused:
+        node, members = fused[layer.name]
         lead = node.name
-        partners = tuple(n for n, other in fused.items() if other is node and n != layer.name)
+        partners = tuple(n for n in members if n != layer.name)
         keras = keras_description(node, facts[lead][0])
         role = "fused" if layer.name == lead else "absorbed"
         if role == "absorbed":
@@ -129,7 +140,7 @@ def _unsupported_rows(raw: Graph, missing: set[str]) -> tuple[LayerRow, ...]:
             bottoms=layer.bottoms,
             tops=layer.tops,
             shapes=None,
-            parameters=sum(int(np.size(b)) for b in layer.blobs),
+            parameters=sum(math.prod(b.shape) for b in layer.blobs),
             role="unsupported" if layer.type in missing else "converted",
             keras="unsupported" if layer.type in missing else KERAS_LAYERS[layer.type],
         )
@@ -137,16 +148,32 @@ def _unsupported_rows(raw: Graph, missing: set[str]) -> tuple[LayerRow, ...]:
     )
 
 
+def _read_weights(caffemodel: str | os.PathLike[str] | None) -> Any:
+    if caffemodel is None:
+        return None
+    from caffe2keras.frontend.blobs import read_caffemodel  # numpy: only with a caffemodel
+
+    return read_caffemodel(caffemodel)
+
+
 def inspect_net(
     prototxt: str | os.PathLike[str],
     caffemodel: str | os.PathLike[str] | None = None,
     options: LoadOptions | None = None,
+    plugins: tuple[str | os.PathLike[str], ...] = (),
 ) -> Inspection:
-    """Describe a net layer by layer; with a caffemodel its blobs are checked too."""
+    """Describe a net layer by layer; with a caffemodel its blobs are checked too.
+
+    Plugin files load first; installed (entry-point) plugins load only when the net has a type
+    nothing registered knows, since a plugin can only add types (this keeps start-up fast)."""
     options = options or LoadOptions()
-    net_pb = read_prototxt(prototxt)
-    weights = read_caffemodel(caffemodel) if caffemodel is not None else None
-    raw = build_raw_graph(net_pb, weights, options)
+    load_plugins(plugins, entry_points=False)
+    parsed = parse_prototxt(prototxt)
+    net_pb = parsed.net
+    if {layer.type for layer in net_pb.layer} - registered_types():
+        load_plugins((), entry_points=True)
+    weights = _read_weights(caffemodel)
+    raw = build_raw_graph(net_pb, weights, options, parsed.custom_fields)
     known = shape_types()
     unsupported: dict[str, list[str]] = {}
     for layer in raw.layers:

@@ -45,6 +45,8 @@ class Hint:
 
 def _comment(line: str) -> str | None:
     """The comment part of a prototxt line ('#' outside a quoted string), or None."""
+    if "#" not in line:
+        return None
     quote = ""
     for i, ch in enumerate(line):
         if quote:

@@ -8,6 +8,7 @@ registries: every registered type must have an entry here.
 from __future__ import annotations
 
 from caffe2keras.ir.graph import Layer, Shape
+from caffe2keras.plugins import plugin_types
 
 # Type -> the Keras layers its builder emits (helpers in parentheses appear only when needed).
 KERAS_LAYERS: dict[str, str] = {
@@ -79,4 +80,6 @@ def keras_description(layer: Layer, bottoms: list[Shape]) -> str:
     refine = _REFINED.get(layer.type)
     if refine is not None:
         return refine(layer, bottoms)
-    return KERAS_LAYERS.get(layer.type, "unsupported")
+    if layer.type in KERAS_LAYERS:
+        return KERAS_LAYERS[layer.type]
+    return "custom (plugin)" if layer.type in plugin_types() else "unsupported"

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
 
 from caffe2keras.errors import ValidationError
 from caffe2keras.ir.graph import Layer
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def bn_statistics(layer: Layer) -> tuple[np.ndarray, np.ndarray]:
@@ -14,6 +17,8 @@ def bn_statistics(layer: Layer) -> tuple[np.ndarray, np.ndarray]:
     Caffe stores (mean * s, variance * s, s) where s is the moving-average factor; it multiplies by
     1 / s, and by 0 when s == 0 (``batch_norm_layer.cpp``, Forward_cpu with use_global_stats).
     """
+    import numpy as np  # blobs exist, so numpy is loaded already
+
     if len(layer.blobs) != 3:
         raise ValidationError(
             f"BatchNorm needs 3 blobs (mean, variance, moving-average factor), "

@@ -8,11 +8,12 @@ Caffe order (N, C, H, W for 4-D blobs) including the batch dimension.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 Shape = tuple[int, ...]
 
@@ -45,8 +46,19 @@ class Layer:
             object.__setattr__(self, "sources", (self.name,))
 
     def with_(self, **changes: Any) -> Layer:
-        """A copy with some fields replaced."""
-        return replace(self, **changes)
+        """A copy with some fields replaced: ``dataclasses.replace`` without its per-call
+        introspection (passes copy every layer, and ``inspect`` must stay fast)."""
+        unknown = changes.keys() - _LAYER_FIELDS
+        if unknown:
+            raise TypeError(f"Layer has no field(s) {sorted(unknown)}")
+        new = object.__new__(Layer)
+        new.__dict__.update(self.__dict__)
+        new.__dict__.update(changes)
+        new.__post_init__()
+        return new
+
+
+_LAYER_FIELDS = frozenset(f.name for f in fields(Layer))
 
 
 def _freeze(mapping: Mapping[str, str] | None) -> Mapping[str, str]:

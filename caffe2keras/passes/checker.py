@@ -19,16 +19,17 @@ from __future__ import annotations
 
 import dataclasses
 import math
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from caffe2keras.errors import ValidationError
-from caffe2keras.frontend.blobs import release_pages
 from caffe2keras.ir.graph import Graph, Layer, Shape
 from caffe2keras.ir.shapes import infer_layer
 from caffe2keras.ir.shapes.registry import INT_MAX
 from caffe2keras.passes.arity import check_counts
 from caffe2keras.passes.cycles import undefined_bottom
+
+if TYPE_CHECKING:
+    import numpy as np
 
 _CHUNK = 1 << 22  # elements checked for NaN/Inf per step (bounded temporary memory)
 
@@ -115,6 +116,10 @@ def _check_pairing(graph: Graph, expected: dict[str, tuple[Shape, ...]]) -> None
 
 def _nonfinite(blob: np.ndarray) -> tuple[int, int]:
     """(NaN count, Inf count) of a blob, in bounded chunks."""
+    import numpy as np  # only with a caffemodel: numpy stays unloaded for a bare prototxt
+
+    from caffe2keras.frontend.blobs import release_pages
+
     flat = np.asarray(blob).reshape(-1)
     nan = inf = 0
     for start in range(0, flat.size, _CHUNK):
@@ -131,11 +136,10 @@ def _nonfinite_params(params: object) -> list[str]:
     if not dataclasses.is_dataclass(params):
         return []
     bad = []
-    for f in dataclasses.fields(params):
-        value = getattr(params, f.name)
+    for name, value in vars(params).items():  # a frozen dataclass's fields, cheaply
         values = value if isinstance(value, tuple) else (value,)
         if any(isinstance(v, float) and not math.isfinite(v) for v in values):
-            bad.append(f"{f.name} = {value}")
+            bad.append(f"{name} = {value}")
     return bad
 
 

@@ -12,12 +12,15 @@ Anything else stays as separate nodes.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from caffe2keras.ir.batchnorm import bn_statistics
 from caffe2keras.ir.graph import Graph, Layer
+
+if TYPE_CHECKING:
+    import numpy as np
 
 FUSED_TYPE = "BatchNormScale"
 
@@ -27,6 +30,10 @@ class BatchNormScaleParams:
     """Params of the fused node: Caffe's BatchNorm epsilon."""
 
     eps: float
+
+
+def _size(blob: Any) -> int:
+    return math.prod(blob.shape)
 
 
 def _fusable(bn: Layer, consumers: list[Layer]) -> Layer | None:
@@ -40,36 +47,57 @@ def _fusable(bn: Layer, consumers: list[Layer]) -> Layer | None:
         return None
     if len(scale.blobs) != (2 if p.bias_term else 1):
         return None
-    if np.asarray(scale.blobs[0]).size != np.asarray(bn.blobs[0]).size:
+    if _size(scale.blobs[0]) != _size(bn.blobs[0]):
         return None
     return scale
 
 
-def run(graph: Graph) -> Graph:
-    """Fuse every safe BatchNorm -> Scale pair."""
+def plan(graph: Graph) -> dict[str, Layer]:
+    """BatchNorm name -> the Scale it fuses with: the pass's decision. The guards read only blob
+    counts and shapes, so ``inspect`` can decide with shape-only stand-ins for the blobs."""
     consumers = graph.consumers()
-    absorbed: dict[str, Layer] = {}  # scale name -> fused node replacing it
-    skip: set[str] = set()
+    pairs: dict[str, Layer] = {}
     for layer in graph.layers:
         scale = _fusable(layer, consumers.get(layer.tops[0], [])) if layer.tops else None
-        if scale is None:
-            continue
-        mean, var = bn_statistics(layer)
-        gamma = np.asarray(scale.blobs[0], dtype=np.float32).reshape(-1)
-        beta = (
-            np.asarray(scale.blobs[1], dtype=np.float32).reshape(-1)
-            if scale.params.bias_term
-            else np.zeros_like(gamma)
-        )
-        absorbed[scale.name] = Layer(
-            name=layer.name,
-            type=FUSED_TYPE,
-            bottoms=layer.bottoms,
-            tops=scale.tops,
-            params=BatchNormScaleParams(eps=layer.params.eps),
-            blobs=(mean, var, gamma, beta),
-            sources=(*layer.sources, *scale.sources),
-        )
-        skip.add(layer.name)
-    layers = tuple(absorbed.get(lay.name, lay) for lay in graph.layers if lay.name not in skip)
+        if scale is not None:
+            pairs[layer.name] = scale
+    return pairs
+
+
+def fused_node(bn: Layer, scale: Layer, blobs: tuple[np.ndarray, ...] = ()) -> Layer:
+    """The node replacing a planned pair (named after the BatchNorm, writing the Scale's top)."""
+    return Layer(
+        name=bn.name,
+        type=FUSED_TYPE,
+        bottoms=bn.bottoms,
+        tops=scale.tops,
+        params=BatchNormScaleParams(eps=bn.params.eps),
+        blobs=blobs,
+        sources=(*bn.sources, *scale.sources),
+    )
+
+
+def _fused_blobs(bn: Layer, scale: Layer) -> tuple[np.ndarray, ...]:
+    """(mean, variance, gamma, beta), the statistics divided by the moving-average factor."""
+    import numpy as np
+
+    mean, var = bn_statistics(bn)
+    gamma = np.asarray(scale.blobs[0], dtype=np.float32).reshape(-1)
+    beta = (
+        np.asarray(scale.blobs[1], dtype=np.float32).reshape(-1)
+        if scale.params.bias_term
+        else np.zeros_like(gamma)
+    )
+    return mean, var, gamma, beta
+
+
+def run(graph: Graph) -> Graph:
+    """Fuse every safe BatchNorm -> Scale pair."""
+    pairs = plan(graph)
+    absorbed: dict[str, Layer] = {}  # scale name -> fused node replacing it
+    for layer in graph.layers:
+        scale = pairs.get(layer.name)
+        if scale is not None:
+            absorbed[scale.name] = fused_node(layer, scale, _fused_blobs(layer, scale))
+    layers = tuple(absorbed.get(lay.name, lay) for lay in graph.layers if lay.name not in pairs)
     return graph.with_(layers=layers)

@@ -16,12 +16,14 @@ checked afterwards by :mod:`.checker` like any BatchNorm's and Scale's.
 from __future__ import annotations
 
 from dataclasses import replace
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from caffe2keras.errors import ValidationError
 from caffe2keras.frontend.params.norm import ScaleParams
 from caffe2keras.ir.graph import Graph, Layer
+
+if TYPE_CHECKING:
+    import numpy as np
 
 NVCAFFE_MIN_EPS = 1e-5  # batch_norm_layer.cpp: eps_ = std::max<float>(param.eps(), 0.00001f)
 _LAYOUT = "NVCaffe's layout: mean, variance, variance correction, scale, bias"
@@ -53,6 +55,8 @@ def split(layer: Layer, scale_name: str) -> tuple[Layer, Layer]:
     bn_blobs: tuple[np.ndarray, ...] = ()
     scale_blobs: tuple[np.ndarray, ...] = ()
     if layer.blobs:
+        import numpy as np
+
         correction = np.ones(np.shape(layer.blobs[2]), np.float32)
         bn_blobs = (layer.blobs[0], layer.blobs[1], correction)
         scale_blobs = (layer.blobs[3], layer.blobs[4])

@@ -73,3 +73,10 @@ def test_inspect_never_imports_keras() -> None:
     got = run_cli(["inspect", str(TINY / "tiny.prototxt"), str(TINY / "tiny.caffemodel")])
     assert got["code"] == 0, got["output"]
     assert not set(got["modules"]) & {"tensorflow", "keras"}
+
+
+def test_inspect_of_a_bare_prototxt_imports_no_numpy() -> None:
+    got = run_cli(["inspect", str(TINY / "tiny.prototxt")])
+    assert got["code"] == 0, got["output"]
+    assert "BatchNormalization" in got["output"] or "Conv2D" in got["output"]
+    assert not set(got["modules"]) & {*HEAVY, "numpy"}, sorted(set(got["modules"]) & {"numpy"})

@@ -3,6 +3,8 @@ output); the example ShuffleChannel plugin makes its type convert and verify (ex
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -105,3 +107,15 @@ def test_the_readme_plugin_example_works(tmp_path) -> None:
     proto, model = _files(tmp_path, SHUFFLE)
     result = invoke("convert", proto, model, "-o", tmp_path / "o.h5", "--plugin", plugin)
     assert result.exit_code == 0, result.output
+
+
+def test_inspect_loads_plugin_files_and_reads_their_custom_fields(tmp_path) -> None:
+    proto, _ = _files(tmp_path, SHUFFLE)
+    result = invoke("inspect", proto, "--json")
+    assert result.exit_code == 4  # without the plugin ShuffleChannel is unsupported
+    result = invoke("inspect", proto, "--json", "--plugin", EXAMPLE)
+    assert result.exit_code == 0, result.output
+    rows = {row["name"]: row for row in json.loads(result.output)["layers"]}
+    assert rows["shuffle"]["keras"] == "custom (plugin)"
+    assert rows["shuffle"]["shapes"] == [[1, 6, 5, 7]]
+    assert rows["relu"]["shapes"] == [[1, 6, 5, 7]]
