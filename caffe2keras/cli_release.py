@@ -6,7 +6,6 @@ functions). Nothing here imports Keras or TensorFlow at import time; ``inspect``
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -66,7 +65,10 @@ def inspect_command(
             state=NetState(phase=phase, stages=tuple(stage)),
         )
         found = inspect_net(prototxt, caffemodel, options, plugin)
-        text = json.dumps(found.to_dict(), indent=1) if as_json else to_text(found)
+        import json
+
+        # compact JSON: json's C encoder does not indent, and inspect must stay fast
+        text = json.dumps(found.to_dict()) if as_json else to_text(found)
         click.echo(text)
         return found.exit_code
 

@@ -8,8 +8,6 @@ is, with the path of the cycle or the layer to move, or the closest existing blo
 
 from __future__ import annotations
 
-import difflib
-
 from caffe2keras.errors import ValidationError
 from caffe2keras.ir.graph import Graph, Layer
 
@@ -63,6 +61,8 @@ def undefined_bottom(graph: Graph, layer: Layer, bottom: str) -> ValidationError
     else:
         known = [spec.name for spec in graph.inputs]
         known += [graph.caffe_name(t) for lay in layers[:index] for t in lay.tops]
+        import difflib  # only when explaining an error
+
         close = difflib.get_close_matches(name, sorted(set(known)), n=1)
         hint = f"; did you mean '{close[0]}'?" if close else ""
         message = (
