@@ -260,18 +260,18 @@ def _reporter(kw: dict[str, Any]) -> Any:
 
 def _check_report_folders(kw: dict[str, Any]) -> None:
     """Fail before any work when a report could not be written."""
-    for key in ("report_json", "report_md"):
-        if kw[key] and not Path(kw[key]).absolute().parent.is_dir():
-            raise UsageError(f"the folder of the report '{kw[key]}' does not exist")
+    for key in ("report_json", "report_md", "manifest"):
+        if kw.get(key) and not Path(kw[key]).absolute().parent.is_dir():
+            what = "manifest" if key == "manifest" else "report"
+            raise UsageError(f"the folder of the {what} '{kw[key]}' does not exist")
 
 
 def _write_reports(report: Any, kw: dict[str, Any]) -> None:
-    from caffe2keras.writers import atomic_path
+    from caffe2keras.writers import write_text_atomic
 
     for key, text in (("report_json", report.to_json), ("report_md", report.to_markdown)):
         if kw[key]:
-            with atomic_path(kw[key]) as tmp:  # complete or absent, like the model
-                tmp.write_text(text())
+            write_text_atomic(kw[key], text())  # complete or absent, like the model
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

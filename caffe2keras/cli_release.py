@@ -111,6 +111,7 @@ def convert_all_command(
 
         from caffe2keras import batch, manifest
         from caffe2keras.batch_config import read_model_list
+        from caffe2keras.writers import write_text_atomic
 
         models = read_model_list(model_list, out_dir)
         folder = Path(models.out_dir)
@@ -118,8 +119,8 @@ def convert_all_command(
         outcomes = batch.run_all(models.models, jobs)
         doc = batch.combined_report(outcomes, model_list)
         manifest.write(report_json or folder / "report.json", doc)
-        Path(report_md or folder / "report.md").write_text(
-            batch.combined_markdown(outcomes, model_list), encoding="utf-8"
+        write_text_atomic(
+            report_md or folder / "report.md", batch.combined_markdown(outcomes, model_list)
         )
         manifest.write(manifest_path or folder / "manifest.json", batch.manifest_document(outcomes))
         for o in outcomes:
@@ -176,6 +177,7 @@ def record_manifest(
     from pathlib import Path
 
     from caffe2keras import manifest
+    from caffe2keras.writers import write_text_atomic
 
     if not (kw["manifest"] or kw["report_json"] or kw["report_md"]):
         return
@@ -189,7 +191,7 @@ def record_manifest(
         return
     result.report.extra["manifest"] = entry
     if kw["report_json"]:
-        Path(kw["report_json"]).write_text(result.report.to_json())
+        write_text_atomic(kw["report_json"], result.report.to_json())
     if kw["report_md"]:
-        with open(kw["report_md"], "a", encoding="utf-8") as f:
-            f.write(manifest.to_markdown(entry))
+        text = Path(kw["report_md"]).read_text(encoding="utf-8")
+        write_text_atomic(kw["report_md"], text + manifest.to_markdown(entry))

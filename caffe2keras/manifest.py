@@ -153,8 +153,10 @@ def document(models: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 def write(path: str | os.PathLike[str], doc: dict[str, Any]) -> None:
-    """Write a manifest (or any JSON document) with a trailing newline."""
-    Path(path).write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+    """Write a manifest (or any JSON document) with a trailing newline, atomically."""
+    from caffe2keras.writers import write_text_atomic
+
+    write_text_atomic(path, json.dumps(doc, indent=1) + "\n")
 
 
 def to_markdown(entry: dict[str, Any]) -> str:

@@ -55,6 +55,12 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
             tmp.unlink()
 
 
+def write_text_atomic(target: str | os.PathLike[str], text: str) -> None:
+    """Write a text file (report, manifest) completely or not at all."""
+    with atomic_path(target) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
 def _name_max(folder: Path) -> int:
     """The longest file name the folder's file system allows (255 where it cannot say)."""
     try:

@@ -61,3 +61,21 @@ def test_failed_verification_manifest_lists_no_output(tmp_path) -> None:
     (entry,) = json.loads(manifest.read_text())["models"]
     assert entry["outputs"] == [] and entry["verification"]["passed"] is False
     assert entry["verification"]["culprit"]
+
+
+def test_a_manifest_in_a_missing_folder_fails_before_any_work(tmp_path) -> None:
+    out, manifest = tmp_path / "t.h5", tmp_path / "nope" / "m.json"
+    args = ["convert", str(TINY / "tiny.prototxt"), str(TINY / "tiny.caffemodel"), "-o", str(out)]
+    result = CliRunner().invoke(main, [*args, "--manifest", str(manifest)])
+    assert result.exit_code == 2, result.output
+    assert "manifest" in result.output and "does not exist" in result.output
+    assert not out.exists() and not manifest.parent.exists()
+
+
+def test_manifests_and_reports_leave_no_partial_files(tmp_path) -> None:
+    out, manifest, md = tmp_path / "t.h5", tmp_path / "m.json", tmp_path / "r.md"
+    args = ["convert", str(TINY / "tiny.prototxt"), str(TINY / "tiny.caffemodel"), "-o", str(out)]
+    args += ["--manifest", str(manifest), "--report-md", str(md), "-q"]
+    assert CliRunner().invoke(main, args, catch_exceptions=False).exit_code == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "r.md", "t.h5"]
+    assert md.read_text().count("### Manifest") == 1
