@@ -21,6 +21,7 @@ from caffe2keras.cli_release import output_options, record_manifest, register
 from caffe2keras.errors import Caffe2KerasError, UsageError
 
 EXIT_INTERNAL = 70
+EXIT_OUT_OF_MEMORY = 71
 
 
 def _parse_shape(text: str) -> tuple[str, tuple[int, ...]]:
@@ -72,6 +73,11 @@ def _sigint_seen() -> Iterator[list[bool]]:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+def _out_of_memory(exc: BaseException) -> bool:
+    """Python's MemoryError, or TensorFlow's ResourceExhaustedError (without importing it)."""
+    return isinstance(exc, MemoryError) or type(exc).__name__ == "ResourceExhaustedError"
+
+
 def _run(fn: Callable[[], int], debug: bool) -> None:
     """Call ``fn``; our errors become one clear line and their exit code."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up chatter
@@ -96,6 +102,14 @@ def _call(fn: Callable[[], int], debug: bool, sigint: list[bool]) -> None:
             _interrupted()
         if debug:
             raise
+        if _out_of_memory(exc):
+            click.echo(
+                f"error: out of memory ({type(exc).__name__}); nothing was written. A verified "
+                "conversion holds the Keras model, the reference and both sets of activations: "
+                "try smaller --input-shape values (batch 1), or --no-verify",
+                err=True,
+            )
+            sys.exit(EXIT_OUT_OF_MEMORY)
         click.echo(
             f"internal error ({type(exc).__name__}): {exc}. Re-run with --debug for the "
             "traceback and please report it.",
@@ -280,7 +294,7 @@ def main() -> None:
     """Convert Caffe models to Keras 3, exactly, and prove it blob by blob.
 
     Exit codes: 0 equivalent, 1 beyond tolerance, 2 usage error, 3 unreadable or invalid input
-    files, 4 unsupported layers, 70 internal error.
+    files, 4 unsupported layers, 70 internal error, 71 out of memory.
     """
 
 

@@ -99,3 +99,22 @@ def test_verify_flags_a_sabotaged_layer(tmp_path) -> None:
     doc = json.loads(report.read_text())
     assert doc["culprit"]["layer"] == "conv2"
     assert "likely culprit: layer 'conv2'" in result.output
+
+
+def test_running_out_of_memory_is_a_clear_error_and_writes_nothing(tmp_path, monkeypatch) -> None:
+    from caffe2keras import api
+
+    class ResourceExhaustedError(Exception):  # TensorFlow's OOM, recognised by name
+        pass
+
+    out = tmp_path / "t.h5"
+    for exc in (MemoryError(), ResourceExhaustedError("OOM when allocating tensor")):
+
+        def fail(*args, exc=exc, **kwargs):
+            raise exc
+
+        monkeypatch.setattr(api, "_verify_built", fail)
+        result = invoke("convert", PROTO, MODEL, "-o", str(out))
+        assert result.exit_code == 71, result.output
+        assert "out of memory" in result.output and "Traceback" not in result.output
+        assert list(tmp_path.iterdir()) == []
