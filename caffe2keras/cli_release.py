@@ -11,28 +11,18 @@ from typing import Any
 
 import click
 
+from caffe2keras.cli_options import NET_OPTIONS, with_options
+
+
+def _net_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return with_options(fn, *NET_OPTIONS)
+
 
 @click.command("inspect")
 @click.argument("prototxt", type=click.Path(dir_okay=False))
 @click.argument("caffemodel", required=False, type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (inspect.schema.json).")
-@click.option(
-    "--input-shape",
-    "input_shape",
-    multiple=True,
-    metavar="NAME=N,C,H,W",
-    help="Override an input's shape (Caffe NCHW order). Repeatable.",
-)
-@click.option("--phase", type=click.Choice(["TEST", "TRAIN"]), default="TEST", show_default=True)
-@click.option("--stage", multiple=True, help="Net state stage (repeatable).")
-@click.option(
-    "--plugin",
-    "plugin",
-    multiple=True,
-    type=click.Path(dir_okay=False),
-    metavar="FILE.py",
-    help="Python file registering custom layer types (repeatable; see README 'Plugins').",
-)
+@_net_options
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def inspect_command(
     prototxt: str,

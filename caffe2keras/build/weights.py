@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from caffe2keras.frontend.blobs import release_pages
+from caffe2keras.frontend.pages import release_pages
 
 BLOCK_BYTES = 32 << 20  # the transposed copy made at a time
 # Initializer of every Keras variable the converter sets: random initialization of a 400 MB kernel

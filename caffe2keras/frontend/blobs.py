@@ -20,15 +20,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, NoReturn
 
 import numpy as np
 
 from caffe2keras.errors import CaffemodelError
 from caffe2keras.frontend.v1types import v0_type_name, v1_type_name
+from caffe2keras.frontend.wire import I32, I64, LEN, VARINT, WireScanner, signed
 
-VARINT, I64, LEN, I32 = 0, 1, 2, 5
-_WIRE_NAMES = {VARINT: "varint", I64: "64-bit", LEN: "length-delimited", I32: "32-bit"}
 _MAX_COUNT = 2**31 - 1  # Blob::Reshape: "blob size exceeds INT_MAX"
 _MAX_AXES = 32  # kMaxBlobAxes
 _TEXT_CHARS = re.compile(rb"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*")
@@ -71,70 +69,8 @@ class Caffemodel:
         return self._index
 
 
-class _Scanner:
-    """Wire-format primitives over one buffer, with error messages that say where."""
-
-    def __init__(self, buf: memoryview, path: str) -> None:
-        self.buf = buf
-        self.size = len(buf)
-        self.path = path
-        self.where = ""
-
-    def fail(self, message: str, pos: int | None = None) -> NoReturn:
-        where = [f"byte offset {pos}"] if pos is not None else []
-        where += [self.where] if self.where else []
-        prefix = f"{', '.join(where)}: " if where else ""
-        raise CaffemodelError(prefix + message, path=self.path)
-
-    def varint(self, pos: int, end: int) -> tuple[int, int]:
-        buf, start, result, shift = self.buf, pos, 0, 0
-        while True:
-            if pos >= end:
-                self.fail("truncated varint", start)
-            byte = buf[pos]
-            pos += 1
-            result |= (byte & 0x7F) << shift
-            if byte < 0x80:
-                return result & 0xFFFFFFFFFFFFFFFF, pos
-            shift += 7
-            if shift >= 70:
-                self.fail("malformed varint (longer than 10 bytes)", start)
-
-    def next_field(self, pos: int, end: int) -> tuple[int, int, int, int]:
-        """Read one field at ``pos``: (number, wire type, value or payload start, next position)."""
-        tag, p = self.varint(pos, end)
-        num, wire = tag >> 3, tag & 7
-        if num == 0 or tag > 0xFFFFFFFF:
-            self.fail(f"invalid field number {num}", pos)
-        if wire == VARINT:
-            value, p = self.varint(p, end)
-            return num, wire, value, p
-        if wire == LEN:
-            length, p = self.varint(p, end)
-            need = length
-        elif wire in (I64, I32):
-            length, need = 0, 8 if wire == I64 else 4
-        elif wire in (3, 4):
-            self.fail(f"field {num} has the group wire type {wire}, unused by caffe.proto", pos)
-        else:
-            self.fail(f"invalid wire type {wire} (field {num})", pos)
-        if need > end - p:
-            limit = "the end of the file" if end == self.size else f"its message (ends at {end})"
-            self.fail(f"field {num} needs {need} bytes from offset {p}, past {limit}", pos)
-        return num, wire, p, p + need
-
-    def expect(self, num: int, wire: int, wanted: int, message: str, pos: int) -> None:
-        if wire != wanted:
-            got, need = _WIRE_NAMES.get(wire, wire), _WIRE_NAMES[wanted]
-            self.fail(f"{message} field {num} has wire type {got}, expected {need}", pos)
-
-    def text(self, start: int, end: int, what: str) -> str:
-        raw = bytes(self.buf[start:end])
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError:
-            pass
-        self.fail(f"{what} {raw[:40]!r} is not valid UTF-8", start)
+class _Scanner(WireScanner):
+    """The caffemodel's messages: layers, their types and blobs."""
 
     def layer(self, start: int, end: int, index: int, kind: str) -> CaffemodelLayer:
         """Decode one LayerParameter / V1LayerParameter / V0LayerParameter."""
@@ -187,7 +123,7 @@ class _Scanner:
             num, wire, a, b = self.next_field(pos, end)
             if 1 <= num <= 4:
                 self.expect(num, wire, VARINT, "BlobProto legacy dimension", pos)
-                legacy[num - 1] = _signed(a)
+                legacy[num - 1] = signed(a)
             elif num == 7:
                 self.expect(num, wire, LEN, "BlobProto shape", pos)
                 dims += self.dims(a, b)  # a repeated message field merges: dims concatenate
@@ -213,12 +149,12 @@ class _Scanner:
         while pos < end:
             num, wire, a, b = self.next_field(pos, end)
             if num == 1 and wire == VARINT:
-                out.append(_signed(a))
+                out.append(signed(a))
             elif num == 1:
                 self.expect(num, wire, LEN, "BlobShape dim", pos)
                 while a < b:
                     value, a = self.varint(a, b)
-                    out.append(_signed(value))
+                    out.append(signed(value))
             pos = b
         return out
 
@@ -265,10 +201,6 @@ class _Scanner:
             if count > _MAX_COUNT:
                 self.fail(f"blob {index} shape {shape} exceeds Caffe's 2**31-1 elements", pos)
         return count
-
-
-def _signed(value: int) -> int:
-    return value - (1 << 64) if value >= 1 << 63 else value
 
 
 def _sniff(scanner: _Scanner) -> None:
@@ -339,39 +271,6 @@ def parse_caffemodel_bytes(
         scanner.fail("holds no layers and no net name: not a caffemodel (a .binaryproto?)")
     fmt = kinds.pop() if len(kinds) == 1 else ("mixed" if kinds else "v2")
     return Caffemodel(path=path, format=fmt, layers=tuple(layers), name=net_name)
-
-
-def _mapping(array: np.ndarray) -> mmap.mmap | None:
-    """The mmap an array is a view of, if any."""
-    base: Any = array
-    while isinstance(base, np.ndarray):
-        base = base.base
-    if isinstance(base, memoryview) and isinstance(base.obj, mmap.mmap):
-        return base.obj
-    return base if isinstance(base, mmap.mmap) else None
-
-
-def _byte_bounds(array: np.ndarray) -> tuple[int, int]:
-    """The first and one-past-last byte addresses an array's elements occupy."""
-    low = high = int(array.ctypes.data)
-    for n, stride in zip(array.shape, array.strides):
-        extent = (n - 1) * stride
-        low, high = (low + extent, high) if extent < 0 else (low, high + extent)
-    return low, high + array.itemsize
-
-
-def release_pages(array: np.ndarray) -> None:
-    """Hand the map pages under ``array`` back to the kernel; no-op for ordinary memory."""
-    mapped = _mapping(array) if isinstance(array, np.ndarray) else None
-    if mapped is None or array.size == 0 or not hasattr(mmap, "MADV_DONTNEED"):
-        return
-    start_addr = np.frombuffer(mapped, np.uint8, 1).ctypes.data
-    low, high = _byte_bounds(array)
-    start = low - start_addr
-    start -= start % mmap.PAGESIZE
-    length = min(high - start_addr, len(mapped)) - start
-    if length > 0:
-        mapped.madvise(mmap.MADV_DONTNEED, start, length)
 
 
 def read_caffemodel(path: str | os.PathLike[str]) -> Caffemodel:

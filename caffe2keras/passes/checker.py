@@ -118,7 +118,7 @@ def _nonfinite(blob: np.ndarray) -> tuple[int, int]:
     """(NaN count, Inf count) of a blob, in bounded chunks."""
     import numpy as np  # only with a caffemodel: numpy stays unloaded for a bare prototxt
 
-    from caffe2keras.frontend.blobs import release_pages
+    from caffe2keras.frontend.pages import release_pages
 
     flat = np.asarray(blob).reshape(-1)
     nan = inf = 0

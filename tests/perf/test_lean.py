@@ -12,7 +12,7 @@ import pytest
 
 from caffe2keras import api
 from caffe2keras.build.weights import Reshaped, blocks, column_slices, materialize
-from caffe2keras.frontend.blobs import release_pages
+from caffe2keras.frontend.pages import release_pages
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = REPO / "fixtures" / "tiny"
