@@ -33,6 +33,8 @@ REFERENCE_PIPELINE: tuple[Pass, ...] = (
 KERAS_PIPELINE: tuple[Pass, ...] = (
     fuse_bn_scale.run,  # consumer counts are only right once Split/Dropout are gone
 )
+# ``inspect`` reports fusions from ``fuse_bn_scale.plan`` without running this pipeline (no blobs,
+# no numpy): a new pass here must also be described in ``inspection/analyze.py``.
 
 
 def run_pipeline(graph: Graph, pipeline: tuple[Pass, ...]) -> Graph:
