@@ -62,7 +62,7 @@ def parse_prototxt(path: str | os.PathLike[str]) -> ParsedNet:
     if not raw.strip():
         raise ParseError("the prototxt is empty", path=path)
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8").removeprefix("\ufeff")  # a BOM (Windows editors) is no field
     except UnicodeDecodeError as exc:
         hint = " (is this a binary caffemodel?)" if b"\x00" in raw[:4096] else ""
         raise ParseError(f"not UTF-8 text at byte {exc.start}{hint}", path=path) from None

@@ -149,3 +149,11 @@ def test_random_mutations_are_read_identically_or_declined() -> None:
             accepted += 1
             assert fast == _reference(text), text
     assert accepted > 20  # the mutations do reach the accepting path
+
+
+def test_a_byte_order_mark_and_windows_line_ends_are_accepted(tmp_path: Path) -> None:
+    text = (REPO / "fixtures" / "tiny" / "tiny.prototxt").read_text(encoding="utf-8")
+    expected = parse_prototxt(REPO / "fixtures" / "tiny" / "tiny.prototxt").net
+    path = tmp_path / "bom.prototxt"
+    path.write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode("utf-8"))
+    assert parse_prototxt(path).net == expected
