@@ -122,6 +122,21 @@ def _parse(toks: list[str], root: Any) -> None:
         raise _GiveUp
 
 
+def comment_start(line: str) -> int | None:
+    """Where a ``#`` comment starts on one line (a ``#`` inside a quoted string is no comment)."""
+    if "#" not in line:
+        return None
+    quote = ""
+    for i, ch in enumerate(line):
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "\"'":
+            quote = ch
+        elif ch == "#":
+            return i
+    return None
+
+
 def parse_message(text: str, message: Any) -> bool:
     """Fill an empty ``message`` from ``text``; False (message then unspecified) when the text is
     outside the subset or invalid, and text_format must decide."""

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from caffe2keras._proto import caffe_pb2
 from caffe2keras.errors import ParseError
-from caffe2keras.frontend.fasttext import parse_message
+from caffe2keras.frontend.fasttext import comment_start, parse_message
 from caffe2keras.frontend.params import registered_types
 from caffe2keras.frontend.params.norm import BatchNormParams
 from caffe2keras.frontend.phase import NetState, select_layers
@@ -61,11 +61,7 @@ def parse_prototxt(path: str | os.PathLike[str]) -> ParsedNet:
         raise ParseError(f"cannot read the prototxt: {exc.strerror}", path=path) from None
     if not raw.strip():
         raise ParseError("the prototxt is empty", path=path)
-    try:
-        text = raw.decode("utf-8").removeprefix("\ufeff")  # a BOM (Windows editors) is no field
-    except UnicodeDecodeError as exc:
-        hint = " (is this a binary caffemodel?)" if b"\x00" in raw[:4096] else ""
-        raise ParseError(f"not UTF-8 text at byte {exc.start}{hint}", path=path) from None
+    text = _decode(raw, path)
     try:
         return ParsedNet(upgrade_net(_parse_text(text, path)))
     except ParseError as exc:
@@ -85,6 +81,32 @@ def parse_prototxt(path: str | os.PathLike[str]) -> ParsedNet:
             column=col,
         ) from exc_from
     return ParsedNet(upgrade_net(_parse_text(split.text, path)), split.fields)
+
+
+def _decode(raw: bytes, path: str) -> str:
+    """The prototxt's text, without a byte order mark (Windows editors write one). Bytes that are
+    not UTF-8 are tolerated inside ``#`` comments, where older files often carry GBK or Latin-1
+    text that Caffe skips unread; anywhere else they are an error naming line and column."""
+    try:
+        return raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        if b"\x00" in raw[:4096]:
+            message = f"not UTF-8 text at byte {exc.start} (is this a binary caffemodel?)"
+            raise ParseError(message, path=path) from None
+    text = raw.decode("utf-8", errors="replace").removeprefix("\ufeff")
+    for number, line in enumerate(text.split("\n"), start=1):
+        bad = line.find("\ufffd")
+        if bad < 0:
+            continue
+        start = comment_start(line)
+        if start is None or bad < start:
+            raise ParseError(
+                "not UTF-8 text (only comments may hold other encodings)",
+                path=path,
+                line=number,
+                column=bad + 1,
+            )
+    return text
 
 
 def _parse_text(text: str, path: str) -> Any:

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from caffe2keras.frontend.fasttext import comment_start
 from caffe2keras.frontend.params.transform import parse_transform
 
 _KEYS = (
@@ -45,17 +46,8 @@ class Hint:
 
 def _comment(line: str) -> str | None:
     """The comment part of a prototxt line ('#' outside a quoted string), or None."""
-    if "#" not in line:
-        return None
-    quote = ""
-    for i, ch in enumerate(line):
-        if quote:
-            quote = "" if ch == quote else quote
-        elif ch in "\"'":
-            quote = ch
-        elif ch == "#":
-            return line[i + 1 :]
-    return None
+    start = comment_start(line)
+    return None if start is None else line[start + 1 :]
 
 
 def _value(text: str) -> Any:

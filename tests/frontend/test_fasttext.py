@@ -16,6 +16,7 @@ from conftest import REPO, SHARED
 from google.protobuf import text_format
 
 from caffe2keras._proto import caffe_pb2
+from caffe2keras.errors import ParseError
 from caffe2keras.frontend.fasttext import parse_message
 from caffe2keras.frontend.load import parse_prototxt
 
@@ -157,3 +158,17 @@ def test_a_byte_order_mark_and_windows_line_ends_are_accepted(tmp_path: Path) ->
     path = tmp_path / "bom.prototxt"
     path.write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode("utf-8"))
     assert parse_prototxt(path).net == expected
+
+
+def test_other_encodings_are_tolerated_in_comments_only(tmp_path: Path) -> None:
+    text = (REPO / "fixtures" / "tiny" / "tiny.prototxt").read_text(encoding="utf-8")
+    expected = parse_prototxt(REPO / "fixtures" / "tiny" / "tiny.prototxt").net
+    gbk = "# 卷积层 (a GBK comment)\n".encode("gbk")
+    path = tmp_path / "gbk.prototxt"
+    path.write_bytes(gbk + text.encode("utf-8") + b"  # caf\xe9 (Latin-1)\n")
+    assert parse_prototxt(path).net == expected
+    path.write_bytes(text.encode("utf-8") + b'name: "caf\xe9" # in a name, not a comment\n')
+    with pytest.raises(ParseError) as info:
+        parse_prototxt(path)
+    lines = text.count("\n") + 1
+    assert str(info.value).startswith(f"{path}:{lines}:11: not UTF-8 text")
