@@ -58,6 +58,7 @@ LAYER = 'layer { name: "c" type: "Convolution" bottom: "x" top: "c" %s }'
 ACCEPTED = [
     'name: "n" input: "data" input_shape { dim: 1 dim: 3 }',
     "name: 'single quotes'",
+    'name: "卷积层 é\tx" input: ""',  # non-ASCII, a tab, an empty string
     'name:"no-space";input:"a",input:"b"',
     LAYER % "convolution_param: { num_output: 4 kernel_size: 3 }",
     LAYER % "convolution_param < num_output: 4 >",
