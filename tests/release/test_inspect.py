@@ -197,3 +197,26 @@ def test_nvcaffe_batchnorm_shows_its_inserted_scale_as_absorbed(tmp_path) -> Non
     assert rows["bn"].role == "fused" and rows["bn"].fused_with == ("bn/scale_bias",)
     assert rows["bn/scale_bias"].role == "absorbed"
     assert rows["bn/scale_bias"].tops == ("bn",) and rows["relu"].bottoms == ("bn",)
+
+
+DATA_LAYER_SHAPES = {
+    "mnist_autoencoder": {"data": (100, 1, 28, 28)},
+    "cifar10_full_sigmoid_train_test_bn": {"data": (1000, 3, 32, 32)},
+}
+
+
+def _shared_prototxts() -> list[Path]:
+    roots = [SHARED / "zoo", SHARED / "golden"]
+    return sorted(p for root in roots if root.is_dir() for p in root.rglob("*.prototxt"))
+
+
+@pytest.mark.parametrize("path", _shared_prototxts(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_shared_prototxt_inspects_to_a_valid_document(path: Path) -> None:
+    model = path.with_name("weights.caffemodel")
+    shapes = DATA_LAYER_SHAPES.get(path.stem, {})  # Data layers: the shape is in the database
+    options = LoadOptions(input_shapes=shapes)
+    found = inspect_net(path, model if model.is_file() else None, options)
+    doc = found.to_dict()
+    jsonschema.validate(doc, SCHEMA)
+    assert doc["unsupported"] == {} and found.exit_code == 0
+    assert all(row["shapes"] for row in doc["layers"] if row["role"] != "removed")
