@@ -100,6 +100,23 @@ def test_inner_product_flattens_in_c_h_w_order() -> None:
     np.testing.assert_allclose(z, [[3.0, 2.0]])
 
 
+@pytest.mark.parametrize("transpose", [False, True])
+def test_inner_product_in_blocks_of_output_units(monkeypatch, transpose: bool) -> None:
+    """Large weights are converted to float64 a block of output units at a time."""
+    from caffe2keras.reference.ops import dense
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(2, 3, 2, 2))
+    weight = rng.normal(size=(11, 12)).astype(np.float32)
+    bias = rng.normal(size=11).astype(np.float32)
+    stored = weight.T.copy() if transpose else weight
+    layer = make_layer("InnerProduct", InnerProductParams(11, True, 1, transpose), stored, bias)
+    monkeypatch.setattr(dense, "_BLOCK", 12 * 3)  # 3 output units per block, the last one short
+    (y,) = run_layer(layer, x)
+    expected = x.reshape(2, 12) @ weight.astype(np.float64).T + bias.astype(np.float64)
+    np.testing.assert_allclose(y, expected, rtol=1e-12)
+
+
 def test_inner_product_axis_keeps_leading_axes() -> None:
     x = np.arange(12.0).reshape(2, 3, 2)
     layer = make_layer("InnerProduct", InnerProductParams(1, False, 2, False), [[1.0, -1.0]])

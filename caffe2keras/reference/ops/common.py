@@ -11,15 +11,20 @@ FLT_MAX = float(np.finfo(np.float32).max)
 """Caffe's FLT_MAX (``<cfloat>``), the start value of its max reductions."""
 
 
-def blob(layer: Layer, index: int, dtype: np.dtype) -> np.ndarray:
-    """Learned blob ``index`` of ``layer`` in ``dtype``; a clear error when the model lacks it."""
+def stored_blob(layer: Layer, index: int) -> np.ndarray:
+    """Learned blob ``index`` of ``layer`` as stored; a clear error when the model lacks it."""
     if index >= len(layer.blobs):
         raise ValidationError(
             f"needs learned blob {index} but has {len(layer.blobs)} (was a caffemodel given?)",
             layer=layer.name,
             field="blobs",
         )
-    return np.asarray(layer.blobs[index], dtype=dtype)
+    return np.asarray(layer.blobs[index])
+
+
+def blob(layer: Layer, index: int, dtype: np.dtype) -> np.ndarray:
+    """Learned blob ``index`` of ``layer`` in ``dtype``; a clear error when the model lacks it."""
+    return np.asarray(stored_blob(layer, index), dtype=dtype)
 
 
 def along_axis(values: np.ndarray, ndim: int, axis: int) -> np.ndarray:
