@@ -172,6 +172,7 @@ def _write_built(
     """Write the output atomically with its provenance; returns the format written."""
     from caffe2keras.manifest import provenance
     from caffe2keras.outputs import write_output
+    from caffe2keras.writers import output_format
 
     prototxt, caffemodel = sources
     metadata = {
@@ -180,7 +181,8 @@ def _write_built(
         "prototxt": os.path.basename(os.fspath(prototxt)),
         **provenance(prototxt, caffemodel, net.reference),
     }
-    streamed = sum(len(weights) for _, weights in built.pending)
+    weights_only = options.format is None and output_format(output) == "weights"
+    streamed = sum(len(weights) for _, weights in built.sources) if weights_only else 0
     with rep.step("write", total=streamed or None) as step:
         return write_output(
             built, output, metadata, options.format, options.split_scale, step.advance

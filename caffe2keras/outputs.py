@@ -45,4 +45,4 @@ def write_output(
         return write_keras2_weights(built, path, metadata, split_scale)
     from caffe2keras.writers import write_model
 
-    return write_model(built.model, path, metadata, built.pending, done)
+    return write_model(built.model, path, metadata, built.sources, done, filled=built.filled)

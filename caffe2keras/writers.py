@@ -90,22 +90,25 @@ def write_model(
     model: Any,
     path: str | os.PathLike[str],
     metadata: Mapping[str, Any],
-    pending: Sequence[tuple[Any, Sequence[Any]]] = (),
+    sources: Sequence[tuple[Any, Sequence[Any]]] = (),
     done: Callable[[], None] | None = None,
+    filled: bool = True,
 ) -> str:
     """Write ``model`` in the format its suffix names; returns the format.
 
-    ``pending`` weights (a model built with ``fill_weights=False``) are streamed from the
-    caffemodel into a weights-only output; ``done`` is called after each of them."""
+    A weights-only output is streamed from ``sources`` (the caffemodel's weights, per Keras
+    layer) when given: required when the model was built unfilled, and cheaper than copying every
+    variable out of a filled model. ``done`` is called after each streamed weight."""
+    from caffe2keras import weights_h5
+
     fmt = output_format(path)
     _quiet_legacy_h5_warning()
-    if pending and fmt != "weights":
-        raise ValueError("only a weights-only output can be written from pending weights")
+    if not filled and fmt != "weights":
+        raise ValueError("only a weights-only output can be written from unfilled variables")
+    stream = fmt == "weights" and bool(sources) and (not filled or weights_h5.supported())
     with atomic_path(path) as tmp:
-        if fmt == "weights" and pending:
-            from caffe2keras.weights_h5 import write_streamed
-
-            write_streamed(model, tmp, pending, done or (lambda: None))
+        if stream:
+            weights_h5.write_streamed(model, tmp, sources, done or (lambda: None))
         elif fmt == "weights":
             model.save_weights(tmp)
         else:

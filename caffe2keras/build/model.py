@@ -30,9 +30,17 @@ class BuiltModel:
     layer_names: dict[str, str]
     blob_layers: dict[str, str]
     graph: Graph
-    # (Keras layer, weights) not yet set: only when built with fill_weights=False, whose variables
-    # hold nothing until a writer streams these (caffe2keras.weights_h5)
-    pending: tuple[tuple[Any, tuple[Any, ...]], ...] = ()
+    # (Keras layer, weights) of every layer the converter sets, in build order: views on the
+    # caffemodel map (no memory). Built with fill_weights=False the variables hold nothing until a
+    # writer streams these (caffe2keras.weights_h5); filled, a weights-only writer still streams
+    # them rather than copy every variable out of the model.
+    sources: tuple[tuple[Any, tuple[Any, ...]], ...] = ()
+    filled: bool = True
+
+    @property
+    def pending(self) -> tuple[tuple[Any, tuple[Any, ...]], ...]:
+        """The weights no variable holds yet (all of them when built unfilled)."""
+        return () if self.filled else self.sources
 
 
 def _check_builders(graph: Graph) -> None:
@@ -79,7 +87,7 @@ def build_model(
     )
     tensors: dict[str, Any] = {}
     inputs = []
-    pending: list[tuple[Any, tuple[Any, ...]]] = []
+    sources: list[tuple[Any, tuple[Any, ...]]] = []
     scope = nullcontext() if fill_weights else keras.StatelessScope(initialize_variables=False)
     with scope:
         for spec in graph.inputs:
@@ -93,8 +101,7 @@ def build_model(
             for klayer, weights in result.weights:
                 if fill_weights:
                     set_layer_weights(klayer, weights)
-                else:
-                    pending.append((klayer, weights))
+                sources.append((klayer, weights))
             if tick is not None:
                 tick()
         outputs = _named_outputs(graph, tensors, names)
@@ -108,5 +115,6 @@ def build_model(
         layer_names=dict(names.origin),
         blob_layers=blob_layers,
         graph=graph,
-        pending=tuple(pending),
+        sources=tuple(sources),
+        filled=fill_weights,
     )
