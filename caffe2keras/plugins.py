@@ -41,6 +41,7 @@ __all__ = [
     "LayerShapes",
     "load_plugins",
     "parse_layer_params",
+    "plugin_origin",
     "plugin_types",
     "register_layer",
 ]
@@ -112,6 +113,12 @@ def register_layer(
 def plugin_types() -> frozenset[str]:
     """The layer types registered by plugins."""
     return frozenset(_TYPES)
+
+
+def plugin_origin(type_name: str) -> str | None:
+    """Which plugin registered a type (its file or entry point), None for other types."""
+    plugin = _TYPES.get(type_name)
+    return plugin.origin if plugin is not None else None
 
 
 def parse_layer_params(layer_pb: Any, fields: Fields | None = None) -> Any:

@@ -8,7 +8,7 @@ registries: every registered type must have an entry here.
 from __future__ import annotations
 
 from caffe2keras.ir.graph import Layer, Shape
-from caffe2keras.plugins import plugin_types
+from caffe2keras.plugins import plugin_origin
 
 # Type -> the Keras layers its builder emits (helpers in parentheses appear only when needed).
 KERAS_LAYERS: dict[str, str] = {
@@ -82,4 +82,5 @@ def keras_description(layer: Layer, bottoms: list[Shape]) -> str:
         return refine(layer, bottoms)
     if layer.type in KERAS_LAYERS:
         return KERAS_LAYERS[layer.type]
-    return "custom (plugin)" if layer.type in plugin_types() else "unsupported"
+    origin = plugin_origin(layer.type)
+    return f"custom (plugin {origin})" if origin is not None else "unsupported"

@@ -116,6 +116,7 @@ def test_inspect_loads_plugin_files_and_reads_their_custom_fields(tmp_path) -> N
     result = invoke("inspect", proto, "--json", "--plugin", EXAMPLE)
     assert result.exit_code == 0, result.output
     rows = {row["name"]: row for row in json.loads(result.output)["layers"]}
-    assert rows["shuffle"]["keras"] == "custom (plugin)"
+    assert rows["shuffle"]["keras"].startswith("custom (plugin '")
+    assert "shuffle_channel.py" in rows["shuffle"]["keras"]
     assert rows["shuffle"]["shapes"] == [[1, 6, 5, 7]]
     assert rows["relu"]["shapes"] == [[1, 6, 5, 7]]
