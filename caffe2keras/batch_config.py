@@ -69,6 +69,8 @@ def _load(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"cannot read the model list '{path}': {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"the model list '{path}' is not UTF-8 text (byte {exc.start})") from None
     loads: Callable[[str], Any] = json.loads
     if path.suffix != ".json":
         try:

@@ -62,14 +62,29 @@ class CaffemodelError(ParseError):
 class ValidationError(Caffe2KerasError):
     """A well-formed file whose content is inconsistent (shapes, blob counts, bottoms, params)."""
 
-    def __init__(self, message: str, *, layer: str | None = None, field: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        layer: str | None = None,
+        field: str | None = None,
+        path: str | None = None,
+    ) -> None:
         where = [f"layer '{layer}'"] if layer is not None else []
         where += [f"field '{field}'"] if field is not None else []
         prefix = ", ".join(where)
-        super().__init__(f"{prefix}: {message}" if prefix else message)
+        text = f"{prefix}: {message}" if prefix else message
+        super().__init__(f"{path}: {text}" if path else text)
         self.layer = layer
         self.field = field
+        self.path = path
         self.detail = message
+
+    def in_file(self, path: str) -> ValidationError:
+        """The same error, naming the file it is about (unless it names one already)."""
+        if self.path is not None:
+            return self
+        return ValidationError(self.detail, layer=self.layer, field=self.field, path=path)
 
 
 class UnsupportedLayersError(Caffe2KerasError):

@@ -87,7 +87,8 @@ def net_facts(prototxt: str | os.PathLike[str], options: Any) -> dict[str, Any]:
     parsed = parse_prototxt(prototxt)  # with plugin layers' own fields, as convert reads them
     net_pb = parsed.net
     raw = build_raw_graph(net_pb, None, load, parsed.custom_fields)
-    hints = preprocessing_hints(net_pb, Path(prototxt).read_text(encoding="utf-8"))
+    text = Path(prototxt).read_text(encoding="utf-8", errors="replace")  # comments may be GBK
+    hints = preprocessing_hints(net_pb, text)
     return {
         "input_shapes": {spec.name: list(spec.shape) for spec in raw.inputs},
         "preprocessing": [hint.to_dict() for hint in hints],

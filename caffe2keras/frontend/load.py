@@ -7,12 +7,13 @@ them unique. Layer parameters always come from the prototxt; the caffemodel supp
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from caffe2keras._proto import caffe_pb2
-from caffe2keras.errors import ParseError
+from caffe2keras.errors import ParseError, ValidationError
 from caffe2keras.frontend.fasttext import comment_start, parse_message
 from caffe2keras.frontend.params import registered_types
 from caffe2keras.frontend.params.norm import BatchNormParams
@@ -81,6 +82,23 @@ def parse_prototxt(path: str | os.PathLike[str]) -> ParsedNet:
             column=col,
         ) from exc_from
     return ParsedNet(upgrade_net(_parse_text(split.text, path)), split.fields)
+
+
+@contextmanager
+def naming_files(
+    prototxt: str | os.PathLike[str], caffemodel: str | os.PathLike[str] | None
+) -> Iterator[None]:
+    """Consistency errors raised inside name the file they are about: the caffemodel for its
+    blobs, the prototxt for everything else (a batch of conversions shows which model failed)."""
+    try:
+        yield
+    except ValidationError as exc:
+        blobs = exc.field in ("blobs", "scale_bias") and caffemodel is not None
+        path = os.fspath(caffemodel if blobs and caffemodel is not None else prototxt)
+        located = exc.in_file(path)
+        if located is exc:
+            raise
+        raise located from exc
 
 
 def _decode(raw: bytes, path: str) -> str:

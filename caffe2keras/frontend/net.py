@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 
 from caffe2keras.frontend.blobs import read_caffemodel
-from caffe2keras.frontend.load import LoadOptions, build_raw_graph, parse_prototxt
+from caffe2keras.frontend.load import LoadOptions, build_raw_graph, naming_files, parse_prototxt
 from caffe2keras.ir.graph import Graph
 from caffe2keras.passes import KERAS_PIPELINE, REFERENCE_PIPELINE, run_pipeline
 
@@ -28,6 +28,8 @@ def load_net(
     options = options or LoadOptions()
     parsed = parse_prototxt(prototxt)
     weights = read_caffemodel(caffemodel) if caffemodel is not None else None
-    raw = build_raw_graph(parsed.net, weights, options, parsed.custom_fields)
-    reference = run_pipeline(raw, REFERENCE_PIPELINE)
-    return LoadedNet(reference=reference, keras=run_pipeline(reference, KERAS_PIPELINE))
+    with naming_files(prototxt, caffemodel):
+        raw = build_raw_graph(parsed.net, weights, options, parsed.custom_fields)
+        reference = run_pipeline(raw, REFERENCE_PIPELINE)
+        keras = run_pipeline(reference, KERAS_PIPELINE)
+    return LoadedNet(reference=reference, keras=keras)

@@ -15,7 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from caffe2keras.frontend.load import LoadOptions, build_raw_graph, parse_prototxt
+from caffe2keras.frontend.load import LoadOptions, build_raw_graph, naming_files, parse_prototxt
 from caffe2keras.frontend.params import registered_types
 from caffe2keras.inspection.hints import preprocessing_hints
 from caffe2keras.inspection.keras_map import KERAS_LAYERS, keras_description
@@ -173,17 +173,18 @@ def inspect_net(
     if {layer.type for layer in net_pb.layer} - registered_types():
         load_plugins((), entry_points=True)
     weights = _read_weights(caffemodel)
-    raw = build_raw_graph(net_pb, weights, options, parsed.custom_fields)
-    known = shape_types()
-    unsupported: dict[str, list[str]] = {}
-    for layer in raw.layers:
-        if layer.type not in known:
-            unsupported.setdefault(layer.type, []).append(layer.name)
-    if unsupported:
-        rows = _unsupported_rows(raw, set(unsupported))
-    else:
-        rows = _rows(raw, require_blobs=weights is not None)
-    text = Path(prototxt).read_text(encoding="utf-8")
+    with naming_files(prototxt, caffemodel):
+        raw = build_raw_graph(net_pb, weights, options, parsed.custom_fields)
+        known = shape_types()
+        unsupported: dict[str, list[str]] = {}
+        for layer in raw.layers:
+            if layer.type not in known:
+                unsupported.setdefault(layer.type, []).append(layer.name)
+        if unsupported:
+            rows = _unsupported_rows(raw, set(unsupported))
+        else:
+            rows = _rows(raw, require_blobs=weights is not None)
+    text = Path(prototxt).read_text(encoding="utf-8", errors="replace")  # comments may be GBK
     notes = raw.notes if weights is not None else (*raw.notes, NO_WEIGHTS_NOTE)
     return Inspection(
         net=raw.name,

@@ -173,3 +173,16 @@ def test_other_encodings_are_tolerated_in_comments_only(tmp_path: Path) -> None:
         parse_prototxt(path)
     lines = text.count("\n") + 1
     assert str(info.value).startswith(f"{path}:{lines}:11: not UTF-8 text")
+
+
+def test_inspect_and_manifest_read_comments_in_other_encodings(tmp_path: Path) -> None:
+    from caffe2keras import api, manifest
+    from caffe2keras.inspection import inspect_net
+
+    text = (REPO / "fixtures" / "tiny" / "tiny.prototxt").read_text(encoding="utf-8")
+    path = tmp_path / "gbk.prototxt"
+    path.write_bytes("# 均值 mean_value: 104\n".encode("gbk") + text.encode("utf-8"))
+    found = inspect_net(path)
+    assert found.exit_code == 0 and [h.key for h in found.hints] == ["mean_value"]
+    facts = manifest.net_facts(path, api.ConvertOptions())
+    assert facts["preprocessing"][0]["value"] == 104.0

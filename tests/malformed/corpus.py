@@ -126,7 +126,7 @@ FILE_CASES: tuple[Case, ...] = (
         "blob shape mismatch",
         tiny(swap("num_output: 4 kernel_size: 3 pad: 1", "num_output: 5 kernel_size: 3 pad: 1")),
         3,
-        ("'conv2'", "[4, 8, 3, 3]", "[5, 8, 3, 3]"),
+        ("{model}: layer 'conv2'", "[4, 8, 3, 3]", "[5, 8, 3, 3]"),
     ),
     Case("BatchNorm with 2 blobs", tiny(PROTO, bn_blobs(2)), 3, ("'conv1/bn'", "2 blobs", "3")),
     Case(

@@ -29,7 +29,7 @@ STRUCTURE_CASES: tuple[Case, ...] = (
         "undefined bottom (typo)",
         tiny(swap('bottom: "pool1" top: "conv2"', 'bottom: "pool_1" top: "conv2"')),
         3,
-        ("'conv2'", "'bottom'", "'pool_1'", "did you mean 'pool1'"),
+        ("{proto}: layer 'conv2'", "'bottom'", "'pool_1'", "did you mean 'pool1'"),
     ),
     Case(
         "cycle",
