@@ -27,7 +27,7 @@ import numpy as np
 from caffe2keras.errors import UsageError
 from caffe2keras.frontend.phase import NetState
 from caffe2keras.ir.graph import Graph
-from caffe2keras.verify.netdef import engine_prototxt
+from caffe2keras.verify.netdef import engine_runner
 from caffe2keras.verify.second import EngineRun, EngineRunner
 
 TIMEOUT_SECONDS = 1800
@@ -107,12 +107,11 @@ def caffe_runner(
 ) -> EngineRunner:
     """A runner for ``verify_model``; fails now (UsageError) when pycaffe is not installed."""
     check_pycaffe()
-    if not Path(caffemodel).is_file():
-        raise UsageError(f"--reference caffe needs the caffemodel file '{caffemodel}'")
-
-    def run(inputs: Mapping[str, np.ndarray]) -> EngineRun:
-        shapes = {name: tuple(np.shape(v)) for name, v in inputs.items()}
-        text = engine_prototxt(prototxt, graph, state, shapes, for_opencv=False)
-        return run_caffe(text, caffemodel, graph, inputs)
-
-    return run
+    return engine_runner(
+        "caffe",
+        prototxt,
+        caffemodel,
+        graph,
+        state,
+        lambda text, inputs: run_caffe(text, caffemodel, graph, inputs),
+    )

@@ -13,13 +13,18 @@ the engine runs exactly the net we verified:
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from caffe2keras._proto import caffe_pb2
+from caffe2keras.errors import UsageError
 from caffe2keras.frontend.load import read_prototxt
 from caffe2keras.frontend.phase import NetState, layer_included
 from caffe2keras.ir.graph import Graph
+from caffe2keras.verify.second import EngineRun, EngineRunner
 
 _KEPT_IDENTITIES = ("Split", "Dropout")  # removed from our graph, still wired in the prototxt
 
@@ -79,3 +84,24 @@ def engine_prototxt(
 
     net = engine_net(prototxt, graph, state, input_shapes, for_opencv=for_opencv)
     return str(text_format.MessageToString(net))
+
+
+def engine_runner(
+    engine: str,
+    prototxt: str | os.PathLike[str],
+    caffemodel: str | os.PathLike[str],
+    graph: Graph,
+    state: NetState,
+    run_text: Callable[[str, Mapping[str, np.ndarray]], EngineRun],
+) -> EngineRunner:
+    """A runner for ``verify_model`` that rewrites the net for the inputs' shapes and hands its
+    text to ``run_text(prototxt_text, inputs)``; fails now when the caffemodel is missing."""
+    if not Path(caffemodel).is_file():
+        raise UsageError(f"--reference {engine} needs the caffemodel file '{caffemodel}'")
+
+    def run(inputs: Mapping[str, np.ndarray]) -> EngineRun:
+        shapes = {name: tuple(np.shape(v)) for name, v in inputs.items()}
+        text = engine_prototxt(prototxt, graph, state, shapes, for_opencv=engine == "opencv")
+        return run_text(text, inputs)
+
+    return run

@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,7 +26,7 @@ import numpy as np
 from caffe2keras.errors import UsageError
 from caffe2keras.frontend.phase import NetState
 from caffe2keras.ir.graph import Graph
-from caffe2keras.verify.netdef import engine_prototxt
+from caffe2keras.verify.netdef import engine_runner
 from caffe2keras.verify.second import EngineRun, EngineRunner, downstream
 
 
@@ -145,12 +144,11 @@ def opencv_runner(
 ) -> EngineRunner:
     """A runner for ``verify_model``; fails now (UsageError) when OpenCV is not importable."""
     cv2 = import_opencv()
-    if not Path(caffemodel).is_file():
-        raise UsageError(f"--reference opencv needs the caffemodel file '{caffemodel}'")
-
-    def run(inputs: Mapping[str, np.ndarray]) -> EngineRun:
-        shapes = {name: tuple(np.shape(v)) for name, v in inputs.items()}
-        text = engine_prototxt(prototxt, graph, state, shapes, for_opencv=True)
-        return run_opencv(cv2, text, caffemodel, graph, inputs)
-
-    return run
+    return engine_runner(
+        "opencv",
+        prototxt,
+        caffemodel,
+        graph,
+        state,
+        lambda text, inputs: run_opencv(cv2, text, caffemodel, graph, inputs),
+    )
