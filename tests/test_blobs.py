@@ -13,6 +13,7 @@ from types import ModuleType
 
 import numpy as np
 import pytest
+from protowire import f32, f64, ld, tag, varint, vi
 
 from caffe2keras.errors import CaffemodelError
 from caffe2keras.frontend.blobs import Caffemodel, parse_caffemodel_bytes, read_caffemodel
@@ -41,39 +42,6 @@ def make_caffemodel() -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-# ---- a tiny independent encoder
-
-
-def varint(n: int) -> bytes:
-    n &= (1 << 64) - 1
-    out = bytearray()
-    while True:
-        out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
-        n >>= 7
-        if not n:
-            return bytes(out)
-
-
-def tag(num: int, wire: int) -> bytes:
-    return varint((num << 3) | wire)
-
-
-def ld(num: int, payload: bytes) -> bytes:
-    return tag(num, 2) + varint(len(payload)) + payload
-
-
-def vi(num: int, value: int) -> bytes:
-    return tag(num, 0) + varint(value)
-
-
-def f32(num: int, value: float) -> bytes:
-    return tag(num, 5) + struct.pack("<f", value)
-
-
-def f64(num: int, value: float) -> bytes:
-    return tag(num, 1) + struct.pack("<d", value)
 
 
 # one unknown field of every wire type (field numbers unused by the messages they are put in)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from protowire import ld, varint
 
 ROWS, COLS = 2048, 4096  # 32 MiB of float32 weights
 
@@ -27,27 +28,14 @@ layer {{ name: "fc" type: "InnerProduct" bottom: "data" top: "fc"
 """
 
 
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
-        n >>= 7
-        if not n:
-            return bytes(out)
-
-
-def _field(number: int, payload: bytes) -> bytes:
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
-
-
 def big_caffemodel() -> bytes:
     """A NetParameter with one InnerProduct layer 'fc' and its (ROWS, COLS) weight blob, encoded
     directly (packed float data straight from numpy)."""
     weights = np.random.default_rng(0).standard_normal((ROWS, COLS), np.float32) * 0.01
-    dims = b"".join(_varint(d) for d in (ROWS, COLS))
-    blob = _field(7, _field(1, dims)) + _field(5, weights.astype("<f4").tobytes())
-    layer = _field(1, b"fc") + _field(2, b"InnerProduct") + _field(7, blob)
-    return _field(100, layer)
+    dims = b"".join(varint(d) for d in (ROWS, COLS))
+    blob = ld(7, ld(1, dims)) + ld(5, weights.astype("<f4").tobytes())
+    layer = ld(1, b"fc") + ld(2, b"InnerProduct") + ld(7, blob)
+    return ld(100, layer)
 
 
 def _partial_files(folder: Path) -> list[str]:
