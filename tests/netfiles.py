@@ -31,3 +31,24 @@ def input_layer(shape: tuple[int, ...], name: str = "data") -> str:
     dims = " ".join(f"dim: {d}" for d in shape)
     head = f'layer {{ name: "{name}" type: "Input" top: "{name}" '
     return head + f"input_param {{ shape {{ {dims} }} }} }}\n"
+
+
+# Every custom layer of caffe2keras/layers.py (keras.ops only), as (name, type, bottom, params).
+CUSTOM_LAYERS = (
+    ("abs", "AbsVal", "data", ""),
+    ("pow", "Power", "abs", "power_param { power: 0.5 shift: 1 }"),
+    ("log", "Log", "pow", ""),
+    ("th", "Threshold", "data", "threshold_param { threshold: 0.1 }"),
+    ("clip", "Clip", "data", "clip_param { min: -0.5 max: 0.5 }"),
+    ("mvn", "MVN", "data", ""),
+    ("am", "ArgMax", "data", "argmax_param { axis: 1 top_k: 2 }"),
+    ("lrn", "LRN", "data", "lrn_param { local_size: 3 }"),
+)
+
+
+def chain_net(shape: tuple[int, ...], layers: tuple[tuple[str, str, str, str], ...]) -> str:
+    """An input of ``shape`` followed by one single-top layer per (name, type, bottom, params)."""
+    return input_layer(shape) + "".join(
+        f'layer {{ name: "{name}" type: "{ltype}" bottom: "{bottom}" top: "{name}" {params} }}\n'
+        for name, ltype, bottom, params in layers
+    )

@@ -7,23 +7,11 @@ import numpy as np
 import pytest
 from extra_nets import rand
 from keras_helpers import convert_case
-from netfiles import input_layer, write_net
+from netfiles import CUSTOM_LAYERS, chain_net, write_net
 
 import caffe2keras.layers as custom
 
-NET = input_layer((2, 3, 4, 5)) + "".join(
-    f'layer {{ name: "{name}" type: "{ltype}" bottom: "{bottom}" top: "{name}" {params} }}\n'
-    for name, ltype, bottom, params in [
-        ("abs", "AbsVal", "data", ""),
-        ("pow", "Power", "abs", "power_param { power: 0.5 shift: 1 }"),
-        ("log", "Log", "pow", ""),
-        ("th", "Threshold", "data", "threshold_param { threshold: 0.1 }"),
-        ("clip", "Clip", "data", "clip_param { min: -0.5 max: 0.5 }"),
-        ("mvn", "MVN", "data", ""),
-        ("am", "ArgMax", "data", "argmax_param { axis: 1 top_k: 2 }"),
-        ("lrn", "LRN", "data", "lrn_param { local_size: 3 }"),
-    ]
-)
+NET = chain_net((2, 3, 4, 5), CUSTOM_LAYERS)
 EXPECTED = {"ElementwisePower", "ElementwiseLog", "Step", "Clip", "MeanVarianceNormalization"}
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
-from netfiles import input_layer, write_net
+from netfiles import CUSTOM_LAYERS, chain_net, write_net
 
 from caffe2keras import api
 from caffe2keras.layout import to_keras
@@ -21,19 +21,12 @@ from caffe2keras.layout import to_keras
 HERE = Path(__file__).resolve().parent
 TINY = HERE.parents[1] / "fixtures" / "tiny"
 # Every custom layer of caffe2keras/layers.py (keras.ops only), plus standard ones around them.
-CUSTOM_NET = input_layer((2, 3, 6, 7)) + "".join(
-    f'layer {{ name: "{name}" type: "{ltype}" bottom: "{bottom}" top: "{name}" {params} }}\n'
-    for name, ltype, bottom, params in [
-        ("abs", "AbsVal", "data", ""),
-        ("pow", "Power", "abs", "power_param { power: 0.5 shift: 1 }"),
-        ("log", "Log", "pow", ""),
-        ("th", "Threshold", "data", "threshold_param { threshold: 0.1 }"),
-        ("clip", "Clip", "data", "clip_param { min: -0.5 max: 0.5 }"),
-        ("mvn", "MVN", "data", ""),
-        ("am", "ArgMax", "data", "argmax_param { axis: 1 top_k: 2 }"),
-        ("lrn", "LRN", "data", "lrn_param { local_size: 3 }"),
+CUSTOM_NET = chain_net(
+    (2, 3, 6, 7),
+    (
+        *CUSTOM_LAYERS,
         ("lrnw", "LRN", "data", "lrn_param { local_size: 3 norm_region: WITHIN_CHANNEL }"),
-    ]
+    ),
 )
 
 
