@@ -10,6 +10,7 @@ attributes (:func:`provenance`).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -40,7 +41,14 @@ _PACKAGES = (
 
 
 def sha256(path: str | os.PathLike[str]) -> str:
-    """The hex sha256 of a file, read in 1 MiB chunks."""
+    """The hex sha256 of a file, read in 1 MiB chunks. Remembered per (file, size, mtime): the h5
+    provenance and the manifest both hash the caffemodel, which may be hundreds of MB."""
+    st = os.stat(path)
+    return _sha256(os.path.realpath(path), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
