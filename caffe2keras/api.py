@@ -14,6 +14,7 @@ from caffe2keras.errors import ParseError, UsageError, ValidationError
 from caffe2keras.frontend.load import LoadOptions
 from caffe2keras.frontend.net import LoadedNet, load_net
 from caffe2keras.frontend.phase import NetState
+from caffe2keras.passes.fuse_bn_scale import FUSED_TYPE
 from caffe2keras.progress import NullReporter, Reporter
 from caffe2keras.verify.compare import Tolerance
 from caffe2keras.verify.images import ImageOptions
@@ -226,7 +227,7 @@ def convert(
     fmt = options.format or output_format(output)
     if write:
         fmt = _write_built(built, net, (prototxt, caffemodel), output, options, rep)
-    fused = sum(1 for layer in net.keras.layers if layer.type == "BatchNormScale")
+    fused = sum(1 for layer in net.keras.layers if layer.type == FUSED_TYPE)
     return ConvertResult(
         output=os.fspath(output),
         format=fmt,
