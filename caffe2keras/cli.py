@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 
 import click
 
+from caffe2keras import interrupts
 from caffe2keras.cli_options import CHECK_OPTIONS, NET_OPTIONS, with_options
 from caffe2keras.cli_release import output_options, record_manifest, register
 from caffe2keras.errors import Caffe2KerasError, UsageError
@@ -54,24 +55,28 @@ def _interrupted() -> NoReturn:
 
 
 @contextmanager
-def _sigint_seen() -> Iterator[list[bool]]:
+def _sigint_seen() -> Iterator[None]:
     """Record a Ctrl-C (still raising KeyboardInterrupt, like Python's own handler): a library
-    may turn the KeyboardInterrupt into another exception (h5py does, mid-write)."""
-    seen: list[bool] = []
+    may turn the KeyboardInterrupt into another exception (h5py does, mid-write), or drop it when
+    it lands in a garbage-collector callback; :mod:`caffe2keras.interrupts` keeps the record."""
     main = threading.current_thread() is threading.main_thread()
     if not main or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
-        yield seen
+        yield
         return
 
     def handler(signum: int, frame: Any) -> None:
-        seen.append(True)
+        interrupts.record()
         raise KeyboardInterrupt
 
+    previous_hook = sys.unraisablehook
+    interrupts.clear()
     signal.signal(signal.SIGINT, handler)
+    sys.unraisablehook = interrupts.quiet_dropped_interrupts(previous_hook)
     try:
-        yield seen
+        yield
     finally:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        sys.unraisablehook = previous_hook
 
 
 def _out_of_memory(exc: BaseException) -> bool:
@@ -82,13 +87,14 @@ def _out_of_memory(exc: BaseException) -> bool:
 def _run(fn: Callable[[], int], debug: bool) -> None:
     """Call ``fn``; our errors become one clear line and their exit code."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up chatter
-    with _sigint_seen() as sigint:
-        _call(fn, debug, sigint)
+    with _sigint_seen():
+        _call(fn, debug)
 
 
-def _call(fn: Callable[[], int], debug: bool, sigint: list[bool]) -> None:
+def _call(fn: Callable[[], int], debug: bool) -> None:
     try:
         code = fn()
+        interrupts.check()  # a Ctrl-C some library dropped: still an interruption
     except Caffe2KerasError as exc:
         if debug:
             raise
@@ -99,7 +105,7 @@ def _call(fn: Callable[[], int], debug: bool, sigint: list[bool]) -> None:
     except KeyboardInterrupt:
         _interrupted()
     except Exception as exc:  # an internal bug: say so plainly, traceback only with --debug
-        if sigint:  # the Ctrl-C surfaced as another exception
+        if interrupts.pending():  # the Ctrl-C surfaced as another exception
             _interrupted()
         if debug:
             raise

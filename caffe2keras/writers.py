@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from caffe2keras import interrupts
 from caffe2keras.errors import OutputError, UsageError
 
 # Suffix -> format name. Longest suffix first: ".weights.h5" also ends with ".h5".
@@ -47,6 +48,7 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
         raise OutputError(f"cannot write '{target}': the file name is too long")
     try:
         yield tmp
+        interrupts.check()  # a Ctrl-C dropped mid-write still keeps the output out
         os.replace(tmp, target)
     except OSError as exc:  # a read-only folder, a full disk: the environment, not a bug
         raise OutputError(f"cannot write '{target}': {exc.strerror or exc}") from exc

@@ -7,6 +7,7 @@ expects exit code 130, the interruption message and an empty folder (inputs asid
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import subprocess
@@ -68,3 +69,34 @@ def test_sigint_while_writing_leaves_nothing(tmp_path: Path, suffix: str) -> Non
     assert "interrupted; no output was written" in stderr
     assert "Traceback" not in stderr
     assert sorted(os.listdir(tmp_path)) == ["big.caffemodel", "big.prototxt"]
+
+
+def test_ctrl_c_dropped_inside_a_gc_callback_still_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Python drops a KeyboardInterrupt raised inside a garbage-collector callback (JAX installs
+    one); the recorded Ctrl-C must still stop the commit, exit 130, and print no traceback."""
+    from caffe2keras import cli, writers
+
+    def dropped_ctrl_c(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            signal.raise_signal(signal.SIGINT)  # the handler raises here, inside the callback
+
+    def convert() -> int:
+        gc.callbacks.append(dropped_ctrl_c)
+        try:
+            gc.collect()  # returns normally: the KeyboardInterrupt was dropped
+        finally:
+            gc.callbacks.remove(dropped_ctrl_c)
+        with writers.atomic_path(tmp_path / "out.h5") as tmp:
+            tmp.write_bytes(b"complete")
+        return 0
+
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    with pytest.raises(SystemExit) as exit_:
+        cli._run(convert, debug=False)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 130, err
+    assert "interrupted; no output was written" in err
+    assert "Exception ignored" not in err and "Traceback" not in err
+    assert os.listdir(tmp_path) == []
