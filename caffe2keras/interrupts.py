@@ -9,7 +9,7 @@ renamed into place: a recorded Ctrl-C is raised again there, and nothing is comm
 
 from __future__ import annotations
 
-import sys
+from collections.abc import Callable
 from typing import Any
 
 _seen: list[bool] = []
@@ -35,14 +35,12 @@ def check() -> None:
         raise KeyboardInterrupt
 
 
-def quiet_dropped_interrupts(previous: Any = None) -> Any:
+def quiet_dropped_interrupts(previous: Callable[[Any], object]) -> Callable[[Any], None]:
     """An ``sys.unraisablehook`` that stays silent about a recorded Ctrl-C dropped by a callback
     (it is acted on later, by :func:`check`) and passes everything else to ``previous``."""
-    fallback = previous or sys.__unraisablehook__
 
     def hook(unraisable: Any) -> None:
-        if _seen and isinstance(unraisable.exc_value, KeyboardInterrupt):
-            return
-        fallback(unraisable)
+        if not (_seen and isinstance(unraisable.exc_value, KeyboardInterrupt)):
+            previous(unraisable)
 
     return hook
