@@ -1,0 +1,54 @@
+"""The per-blob numbers of the equivalence report, against values worked out by hand."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from caffe2keras.verify.compare import BlobComparison, Tolerance, compare_blob
+
+TOL = Tolerance(rtol=1e-3, atol=0.0, noise_factor=0.0)
+
+
+def _compare(keras: np.ndarray, ref: np.ndarray, is_output: bool = False) -> BlobComparison:
+    return compare_blob("b", "l", "T", keras, ref, TOL, is_output)
+
+
+def test_close_values_pass_with_the_hand_computed_errors() -> None:
+    ref = np.array([[1.0, -4.0, 2.0]])
+    row = _compare(ref + np.array([[0.0, 0.002, -0.001]]), ref, is_output=True)
+    assert math.isclose(row.max_abs, 0.002, rel_tol=1e-9)
+    assert math.isclose(row.max_rel, 0.002 / 4.0, rel_tol=1e-9)
+    assert math.isclose(row.mean_abs, 0.001, rel_tol=1e-9)
+    assert row.ref_max == 4.0 and row.passed and row.top1 == 1.0
+
+
+def test_an_error_above_the_tolerance_fails() -> None:
+    ref = np.array([1.0, -4.0, 2.0])
+    row = _compare(ref + np.array([0.0, 0.0, 0.01]), ref)
+    assert math.isclose(row.max_rel, 0.0025, rel_tol=1e-9) and not row.passed
+
+
+def test_nan_is_an_infinite_error() -> None:
+    ref = np.array([1.0, 2.0])
+    row = _compare(np.array([1.0, np.nan]), ref)
+    assert row.max_abs == math.inf and not row.passed
+
+
+def test_a_wrong_shape_is_the_worst_mismatch() -> None:
+    ref = np.array([[1.0, 2.0, 3.0]])
+    row = _compare(np.array([[1.0, 2.0]]), ref, is_output=True)
+    assert row.max_abs == row.max_rel == row.mean_abs == math.inf
+    assert row.cosine == 0.0 and row.top1 is None and not row.passed
+    assert row.shape == (1, 3) and row.ref_max == 3.0
+
+
+def test_a_wrong_shape_fails_even_against_an_infinite_reference() -> None:
+    row = _compare(np.zeros(2), np.array([np.inf, 1.0, 1.0]))
+    assert not row.passed
+
+
+def test_a_wrong_shape_against_an_empty_reference_is_reported_not_raised() -> None:
+    row = _compare(np.zeros(2), np.zeros((0,)))
+    assert row.ref_max == 0.0 and row.max_rel == math.inf and not row.passed
