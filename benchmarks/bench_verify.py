@@ -43,7 +43,7 @@ def main() -> None:
     import numpy as np
 
     from caffe2keras import api
-    from caffe2keras.build.model import build_model
+    from caffe2keras.keras_model.model import build_model
     from caffe2keras.reference.executor import run_reference
     from caffe2keras.verify.compare import Tolerance, compare_all, rounding_noise
     from caffe2keras.verify.run import blob_order, probe_keras, verify_model

@@ -45,7 +45,7 @@ def row(model: str, work: Path) -> dict:
     import keras
 
     from caffe2keras import api
-    from caffe2keras.build.model import build_model
+    from caffe2keras.keras_model.model import build_model
     from caffe2keras.verify.run import probe_keras
 
     root = SHARED / "golden" / "zoo" / model

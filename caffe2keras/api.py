@@ -127,9 +127,9 @@ def second_opinion_runners(
 
 def _fill_weights(output: str | os.PathLike[str], options: ConvertOptions) -> bool:
     """Whether the Keras variables must hold the weights: not for an unverified weights-only
-    output, which is streamed from the caffemodel to the file (caffe2keras.weights_h5)."""
-    from caffe2keras import weights_h5
-    from caffe2keras.writers import output_format
+    output, which is streamed from the caffemodel to the file (caffe2keras.outputs.weights_h5)."""
+    from caffe2keras.outputs import weights_h5
+    from caffe2keras.outputs.writers import output_format
 
     if options.verify or options.format is not None or output_format(output) != "weights":
         return True
@@ -171,9 +171,9 @@ def _write_built(
     rep: Reporter,
 ) -> str:
     """Write the output atomically with its provenance; returns the format written."""
-    from caffe2keras.manifest import provenance
-    from caffe2keras.outputs import write_output
-    from caffe2keras.writers import output_format
+    from caffe2keras.outputs.formats import write_output
+    from caffe2keras.outputs.manifest import provenance
+    from caffe2keras.outputs.writers import output_format
 
     prototxt, caffemodel = sources
     metadata = {
@@ -202,9 +202,9 @@ def convert(
     The output is written only when verification passes (or is skipped), unless
     ``write_on_failure``: a CI job never replaces good weights with bad ones.
     """
-    from caffe2keras.build.model import build_model
-    from caffe2keras.outputs import check_output
-    from caffe2keras.writers import output_format
+    from caffe2keras.keras_model.model import build_model
+    from caffe2keras.outputs.formats import check_output
+    from caffe2keras.outputs.writers import output_format
 
     options = options or ConvertOptions()
     check_output(output, options.format, options.split_scale)  # fail before any work
@@ -247,8 +247,8 @@ def load_keras_model(path: str | os.PathLike[str], net: LoadedNet) -> tuple[Any,
     import keras
 
     import caffe2keras.layers  # noqa: F401  (registers our custom layers for safe-mode loading)
-    from caffe2keras.build.model import build_model
-    from caffe2keras.writers import output_format
+    from caffe2keras.keras_model.model import build_model
+    from caffe2keras.outputs.writers import output_format
 
     fmt = output_format(path)
     # A full model brings its own weights: the rebuild only supplies the blob -> layer map, so

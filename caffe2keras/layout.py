@@ -6,7 +6,10 @@ Caffe's axis order.
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 _TO_KERAS_4D = (0, 2, 3, 1)
 _TO_CAFFE_4D = (0, 3, 1, 2)
@@ -26,9 +29,13 @@ def keras_shape(caffe_shape: tuple[int, ...]) -> tuple[int, ...]:
 
 def to_keras(array: np.ndarray) -> np.ndarray:
     """A Caffe-layout array in Keras layout."""
+    import numpy as np
+
     return np.transpose(array, _TO_KERAS_4D) if array.ndim == 4 else array
 
 
 def to_caffe(array: np.ndarray) -> np.ndarray:
     """A Keras-layout array in Caffe layout."""
+    import numpy as np
+
     return np.transpose(array, _TO_CAFFE_4D) if array.ndim == 4 else array

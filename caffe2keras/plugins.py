@@ -29,8 +29,8 @@ from caffe2keras.ir.graph import Layer
 from caffe2keras.ir.shapes import LayerShapes, shape_rule, shape_types
 
 if TYPE_CHECKING:
-    from caffe2keras.build.registry import BuildContext, BuildResult
     from caffe2keras.frontend.textproto import Fields
+    from caffe2keras.keras_model.registry import BuildContext, BuildResult
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -53,7 +53,7 @@ def __getattr__(name: str) -> Any:
     """``BuildContext``, ``BuildResult`` and ``Fields`` on first use: the builder package stays
     unloaded while only params are parsed (``inspect`` must start fast)."""
     if name in ("BuildContext", "BuildResult"):
-        from caffe2keras.build import registry
+        from caffe2keras.keras_model import registry
 
         return getattr(registry, name)
     if name == "Fields":
@@ -140,7 +140,7 @@ def load_plugins(paths: Iterable[str | os.PathLike[str]] = (), entry_points: boo
 
 
 def _is_known(type_name: str) -> bool:
-    from caffe2keras.build.registry import builder_types
+    from caffe2keras.keras_model.registry import builder_types
     from caffe2keras.reference import reference_types
 
     return any(
@@ -150,7 +150,7 @@ def _is_known(type_name: str) -> bool:
 
 
 def _commit(type_name: str, parts: dict[str, Any], origin: str) -> None:
-    from caffe2keras.build.registry import register_builder
+    from caffe2keras.keras_model.registry import register_builder
     from caffe2keras.reference import register_reference_op
 
     plugin = _Plugin(params=parts["params"], origin=origin)

@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from caffe2keras.build.model import BuiltModel, build_model
 from caffe2keras.frontend.load import LoadOptions
 from caffe2keras.frontend.net import LoadedNet, load_net
+from caffe2keras.keras_model.model import BuiltModel, build_model
 from caffe2keras.verify.run import probe_keras
 
 

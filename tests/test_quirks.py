@@ -8,7 +8,7 @@ import pytest
 from keras_helpers import convert_case, keras_blobs
 from netfiles import input_layer, write_net
 
-from caffe2keras.build.dense import dense_kernel
+from caffe2keras.families.dense import dense_kernel
 from caffe2keras.frontend.load import read_prototxt
 from caffe2keras.frontend.params import parse_params
 

@@ -41,7 +41,7 @@ LONG_TAIL_ZOO = ["cifar10_full", "fcn8s"]
 @pytest.mark.slow
 @pytest.mark.parametrize("model", CORE_ZOO + LONG_TAIL_ZOO)
 def test_zoo_model_matches_caffe(model: str, golden_zoo, tmp_path) -> None:
-    from caffe2keras.build.model import build_model
+    from caffe2keras.keras_model.model import build_model
 
     g = golden_zoo(model)
     options = api.ConvertOptions(input_shapes=g.input_shapes, verify=False)
@@ -81,7 +81,7 @@ def test_fresh_process_load_reproduces_outputs(golden_zoo, tmp_path) -> None:
     api.convert(g.prototxt, g.caffemodel, out, api.ConvertOptions(verify=False))
     x = np.transpose(g.inputs["data"], (0, 2, 3, 1))
     np.save(tmp_path / "x.npy", x)
-    from caffe2keras.build.model import build_model
+    from caffe2keras.keras_model.model import build_model
 
     built = build_model(api.load(g.prototxt, g.caffemodel).keras)
     in_memory = np.asarray(built.model(x, training=False))

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from caffe2keras._proto import caffe_pb2
 from caffe2keras.errors import ParseError, ValidationError
+from caffe2keras.families.batchnorm import BatchNormParams
 from caffe2keras.frontend.fasttext import comment_start, parse_message
 from caffe2keras.frontend.params import registered_types
-from caffe2keras.frontend.params.norm import BatchNormParams
 from caffe2keras.frontend.phase import NetState, select_layers
 from caffe2keras.frontend.sources import SOURCE_TYPES, collect_sources, input_specs
 from caffe2keras.frontend.upgrade import declared_inputs, upgrade_net

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from caffe2keras.errors import ValidationError
-from caffe2keras.frontend.params.io import DATA_LAYER_TYPES
+from caffe2keras.families.io import DATA_LAYER_TYPES
 
 # Layers that only matter for training: dropped, with a note.
 TRAINING_ONLY_SUFFIXES = ("Loss", "Accuracy")

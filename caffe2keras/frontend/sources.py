@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from caffe2keras.errors import UsageError, ValidationError
-from caffe2keras.frontend.params.io import DATA_LAYER_TYPES, PartialShape
+from caffe2keras.families.io import DATA_LAYER_TYPES, PartialShape
 from caffe2keras.frontend.upgrade import declared_inputs
 from caffe2keras.ir.graph import InputSpec
 

@@ -2,7 +2,8 @@
 
 No Keras or TensorFlow import, and for a bare prototxt not even numpy: the IR, shape rules and
 passes only touch blobs when a caffemodel supplies them, and what each layer becomes in Keras
-comes from :mod:`.keras_map`. Fusions are decided by the plan of the real
+comes from what each builder declares it emits (:mod:`caffe2keras.keras_model.registry`, no
+Keras import). Fusions are decided by the plan of the real
 :mod:`caffe2keras.passes.fuse_bn_scale` pass, so ``inspect`` and ``convert`` always agree.
 """
 
@@ -18,12 +19,12 @@ from typing import Any
 from caffe2keras.frontend.load import LoadOptions, build_raw_graph, naming_files, parse_prototxt
 from caffe2keras.frontend.params import registered_types
 from caffe2keras.inspection.hints import preprocessing_hints
-from caffe2keras.inspection.keras_map import KERAS_LAYERS, keras_description
 from caffe2keras.inspection.model import Inspection, LayerRow
 from caffe2keras.ir.graph import Graph, Layer, Shape
 from caffe2keras.ir.shapes import LayerShapes, infer_layer, shape_types
+from caffe2keras.keras_model.registry import keras_info
 from caffe2keras.passes import REFERENCE_PIPELINE, checker, fuse_bn_scale
-from caffe2keras.plugins import load_plugins
+from caffe2keras.plugins import load_plugins, plugin_origin
 
 NO_WEIGHTS_NOTE = (
     "no caffemodel given: parameter counts follow from the layer params, and fusions assume the "
@@ -54,6 +55,18 @@ def _facts(graph: Graph) -> Facts:
         shapes.update(zip(layer.tops, result.tops))
         facts[layer.name] = (bottoms, result)
     return facts
+
+
+def keras_description(layer: Layer, bottoms: list[Shape] | None, unknown: str = "") -> str:
+    """What a layer becomes in Keras, as its builder declares it (refined by its params and
+    bottom shapes when they are known); a plugin type names its plugin."""
+    info = keras_info(layer.type)
+    if info is not None:
+        return info.describe(layer, bottoms) if bottoms is not None else info.emits
+    origin = plugin_origin(layer.type)
+    if origin is not None:
+        return f"custom (plugin {origin})"
+    return unknown or "unsupported"
 
 
 @dataclass(frozen=True)
@@ -109,7 +122,7 @@ def _row(
         if role == "absorbed":
             keras = f"absorbed into '{lead}' ({keras})"
     elif layer.name not in kept:
-        role, keras = "removed", KERAS_LAYERS.get(layer.type, "nothing")
+        role, keras = "removed", keras_description(layer, None, "nothing")
     return LayerRow(
         name=layer.name,
         type=layer.type,
@@ -142,7 +155,7 @@ def _unsupported_rows(raw: Graph, missing: set[str]) -> tuple[LayerRow, ...]:
             shapes=None,
             parameters=sum(math.prod(b.shape) for b in layer.blobs),
             role="unsupported" if layer.type in missing else "converted",
-            keras="unsupported" if layer.type in missing else KERAS_LAYERS[layer.type],
+            keras="unsupported" if layer.type in missing else keras_description(layer, None),
         )
         for layer in raw.layers
     )

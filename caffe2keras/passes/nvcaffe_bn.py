@@ -19,7 +19,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from caffe2keras.errors import ValidationError
-from caffe2keras.frontend.params.norm import ScaleParams
+from caffe2keras.families.scale import ScaleParams
 from caffe2keras.ir.graph import Graph, Layer
 
 if TYPE_CHECKING:

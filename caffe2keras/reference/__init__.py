@@ -1,7 +1,7 @@
 """A plain-numpy executor of Caffe's forward semantics, independent of Keras.
 
 ``run_reference(graph, inputs)`` returns every blob of a reference graph; ops are registered per
-layer type with :func:`reference_op` (one file per family under ``ops/``).
+layer type with :func:`reference_op` (one file per family under ``ops/``, discovered).
 
 It shares the graph and the shape rules with the converter, but none of its weight arithmetic:
 it runs BatchNorm and Scale as separate layers in Caffe's own NCHW layouts (no fold, no
@@ -12,7 +12,6 @@ shows up as a mismatch instead of being shared.
 
 from __future__ import annotations
 
-from caffe2keras.reference import ops  # noqa: F401  (registers the ops)
 from caffe2keras.reference.executor import run_reference
 from caffe2keras.reference.registry import (
     reference_op,

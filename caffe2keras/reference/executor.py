@@ -9,7 +9,6 @@ from numpy.typing import DTypeLike
 
 from caffe2keras.errors import UnsupportedLayersError, ValidationError
 from caffe2keras.ir.graph import Graph
-from caffe2keras.reference import ops  # noqa: F401  (registers the ops)
 from caffe2keras.reference.registry import lookup_reference_op
 
 

@@ -40,9 +40,18 @@ def reference_op(*type_names: str) -> Callable[[F], F]:
 
 def reference_types() -> frozenset[str]:
     """Every layer type that has a reference op."""
+    load()
     return frozenset(_OPS)
 
 
 def lookup_reference_op(type_name: str) -> ReferenceOp | None:
     """The op registered for ``type_name``, or None."""
+    load()
     return _OPS.get(type_name)
+
+
+def load() -> None:
+    """Register every built-in reference op (once)."""
+    from caffe2keras.reference.ops import load
+
+    load()

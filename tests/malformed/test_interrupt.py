@@ -76,7 +76,8 @@ def test_ctrl_c_dropped_inside_a_gc_callback_still_writes_nothing(
 ) -> None:
     """Python drops a KeyboardInterrupt raised inside a garbage-collector callback (JAX installs
     one); the recorded Ctrl-C must still stop the commit, exit 130, and print no traceback."""
-    from caffe2keras import cli, writers
+    from caffe2keras.cli import exits
+    from caffe2keras.outputs import writers
 
     def dropped_ctrl_c(phase: str, info: dict[str, int]) -> None:
         if phase == "start":
@@ -94,7 +95,7 @@ def test_ctrl_c_dropped_inside_a_gc_callback_still_writes_nothing(
 
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     with pytest.raises(SystemExit) as exit_:
-        cli._run(convert, debug=False)
+        exits.run(convert, debug=False)
     err = capsys.readouterr().err
     assert exit_.value.code == 130, err
     assert "interrupted; no output was written" in err

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from caffe2keras import api
-from caffe2keras.build.weights import Reshaped, blocks, column_slices, materialize
 from caffe2keras.frontend.pages import release_pages
+from caffe2keras.keras_model.weights import Reshaped, blocks, column_slices, materialize
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = REPO / "fixtures" / "tiny"
@@ -45,7 +45,7 @@ def assert_same_file(streamed: Path, saved: Path, root_attrs: bool = True) -> No
 def convert_both(tmp_path: Path, proto: Path, model: Path, shapes: dict | None = None) -> None:
     """Streamed outputs, unverified (variables never filled) and verified (filled, verified,
     then streamed), both hold what Keras' own ``save_weights`` writes for the filled model."""
-    from caffe2keras.build.model import build_model
+    from caffe2keras.keras_model.model import build_model
 
     shapes = shapes or {}
     options = api.ConvertOptions(input_shapes=shapes)
@@ -71,7 +71,7 @@ def test_streamed_weights_on_goldens(tmp_path, golden_layer, case) -> None:
 
 
 def test_unverified_weights_output_leaves_variables_empty(tmp_path) -> None:
-    from caffe2keras.build.model import build_model
+    from caffe2keras.keras_model.model import build_model
 
     net = api.load(PROTO, MODEL)
     built = build_model(net.keras, fill_weights=False)

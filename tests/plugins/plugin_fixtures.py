@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from caffe2keras import plugins
-from caffe2keras.build import registry as builders
 from caffe2keras.frontend.params import registry as params
 from caffe2keras.ir.shapes import registry as shapes
+from caffe2keras.keras_model import registry as builders
 from caffe2keras.reference import registry as references
 
 REPO = Path(__file__).resolve().parents[2]
@@ -20,6 +20,8 @@ EXAMPLE = REPO / "examples" / "plugins" / "shuffle_channel.py"
 
 @pytest.fixture
 def isolated_registries(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    builders.load_families()  # the built-ins register into the real registries, before the copies
+    references.load()
     for module, name in (
         (params, "_PARSERS"),
         (shapes, "_RULES"),

@@ -11,12 +11,12 @@ import pytest
 from plugin_fixtures import EXAMPLE, isolated_registries  # noqa: F401
 
 from caffe2keras import plugins
-from caffe2keras.build.registry import builder_types
 from caffe2keras.errors import UsageError
 from caffe2keras.frontend.params import parse_params, registered_types
 from caffe2keras.frontend.textproto import Fields, parse_text
 from caffe2keras.ir.graph import Layer
 from caffe2keras.ir.shapes import LayerShapes, infer_layer, shape_types
+from caffe2keras.keras_model.registry import builder_types
 from caffe2keras.reference import reference_types
 from caffe2keras.reference.registry import lookup_reference_op
 

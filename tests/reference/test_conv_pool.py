@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from caffe2keras.frontend.params.conv import ConvParams
-from caffe2keras.frontend.params.pooling import PoolingParams
+from caffe2keras.families.conv import ConvParams
+from caffe2keras.families.pooling import PoolingParams
 from caffe2keras.reference.ops import conv as conv_ops
 
 from .helpers import make_layer, run_layer

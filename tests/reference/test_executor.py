@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from caffe2keras.errors import UnsupportedLayersError, ValidationError
+from caffe2keras.families.activations import ReLUParams
 from caffe2keras.frontend.load import LoadOptions
 from caffe2keras.frontend.net import load_net
-from caffe2keras.frontend.params.activations import ReLUParams
 from caffe2keras.frontend.params.registry import NoParams
 from caffe2keras.ir.graph import Graph, InputSpec, Layer
 from caffe2keras.ir.shapes import shape_types
@@ -26,12 +26,14 @@ def test_every_shape_rule_type_has_a_reference_op() -> None:
 
 
 def test_duplicate_registration_is_an_error(monkeypatch) -> None:
+    registry.load()  # the built-in ops register into the real registry, before the copy
     monkeypatch.setattr(registry, "_OPS", dict(registry._OPS))
     with pytest.raises(RuntimeError, match="already registered"):
         reference_op("ReLU")(lambda layer, inputs, dtype: inputs)
 
 
 def test_plugins_register_new_types(monkeypatch) -> None:
+    registry.load()  # the built-in ops register into the real registry, before the copy
     monkeypatch.setattr(registry, "_OPS", dict(registry._OPS))
     register_reference_op("Twice", lambda layer, inputs, dtype: [2 * inputs[0]])
     layer = Layer("t", "Twice", ("x",), ("y",), NoParams())

@@ -5,15 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from caffe2keras.frontend.params.activations import PowerParams, ThresholdParams
-from caffe2keras.frontend.params.norm import BatchNormParams, LRNParams, MVNParams, ScaleParams
+from caffe2keras.families.arithmetic import PowerParams, ThresholdParams
+from caffe2keras.families.batchnorm import BatchNormParams
+from caffe2keras.families.combine import EltwiseParams
+from caffe2keras.families.dense import InnerProductParams
+from caffe2keras.families.lrn import LRNParams, MVNParams
+from caffe2keras.families.reduce import ArgMaxParams, ReductionParams
+from caffe2keras.families.scale import ScaleParams
 from caffe2keras.frontend.params.registry import NoParams
-from caffe2keras.frontend.params.shape import (
-    ArgMaxParams,
-    EltwiseParams,
-    InnerProductParams,
-    ReductionParams,
-)
 
 from .helpers import make_layer, run_layer
 

@@ -9,8 +9,8 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 
-from caffe2keras.batch_config import read_model_list
 from caffe2keras.cli import main
+from caffe2keras.convert_all.config import read_model_list
 from caffe2keras.errors import UsageError
 
 REPO = Path(__file__).resolve().parents[2]

@@ -15,7 +15,7 @@ from conftest import SHARED, shared_or_skip
 from caffe2keras.cli import main
 from caffe2keras.frontend.load import LoadOptions
 from caffe2keras.inspection import inspect_net, to_text
-from caffe2keras.inspection.keras_map import KERAS_LAYERS
+from caffe2keras.keras_model.registry import described_types
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = REPO / "fixtures" / "tiny"
@@ -30,10 +30,10 @@ def run_cli(*args: str):
 
 
 def test_every_registered_type_has_a_keras_description() -> None:
-    from caffe2keras.build import builder_types
     from caffe2keras.ir.shapes import shape_types
+    from caffe2keras.keras_model.registry import builder_types
 
-    assert (builder_types() | shape_types()) <= set(KERAS_LAYERS)
+    assert (builder_types() | shape_types()) <= described_types()
 
 
 def test_densenet121_table_fusions_and_schema() -> None:

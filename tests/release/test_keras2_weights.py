@@ -29,7 +29,7 @@ def convert(out: Path, split: bool, prototxt: Path = PROTO, caffemodel: Path = M
 
 
 def converted_outputs(prototxt: Path, caffemodel: Path, x: np.ndarray) -> np.ndarray:
-    from caffe2keras.build.model import build_model
+    from caffe2keras.keras_model.model import build_model
 
     built = build_model(api.load(prototxt, caffemodel).keras)
     return np.asarray(built.model([x], training=False))
@@ -124,7 +124,7 @@ def test_densenet121_loads_into_the_seed_architecture(golden_zoo, tmp_path, spli
 def test_long_name_lists_are_chunked_as_keras_reads_them(tmp_path) -> None:
     from keras.src.legacy.saving.legacy_h5_format import load_attributes_from_hdf5_group
 
-    from caffe2keras.keras2_weights import write_attr
+    from caffe2keras.outputs.keras2_weights import write_attr
 
     names = [f"layer_{i:05d}_{'x' * 40}".encode() for i in range(3000)]  # > 64 KiB
     with h5py.File(tmp_path / "a.h5", "w") as f:

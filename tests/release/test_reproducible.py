@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from caffe2keras import api
-from caffe2keras.reproducible import FIXED_DATE, normalize_keras_archive
+from caffe2keras.outputs.reproducible import FIXED_DATE, normalize_keras_archive
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = REPO / "fixtures" / "tiny"

@@ -30,7 +30,7 @@ def test_second_opinions_section_matches_schema() -> None:
     """A second opinion (here a stub engine) adds its section, its column and its summary."""
     import numpy as np
 
-    from caffe2keras.build.model import build_model
+    from caffe2keras.keras_model.model import build_model
     from caffe2keras.verify.compare import Tolerance
     from caffe2keras.verify.run import verify_model
     from caffe2keras.verify.second import EngineRun

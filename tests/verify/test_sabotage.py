@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from caffe2keras import api
-from caffe2keras.build import dense, pooling
-from caffe2keras.build import model as build_model_module
+from caffe2keras.families import dense, pooling
+from caffe2keras.keras_model import model as build_model_module
 from caffe2keras.passes import fuse_bn_scale
 
 TINY = Path(__file__).resolve().parents[2] / "fixtures" / "tiny"

@@ -28,7 +28,7 @@ def _verify(prototxt, caffemodel, engines, **kw):
     """Convert without writing anything useful; return the report."""
     opts = api.ConvertOptions(second_opinions=tuple(engines), **kw)
     net = api.load(prototxt, caffemodel, opts)
-    from caffe2keras.build.model import build_model
+    from caffe2keras.keras_model.model import build_model
     from caffe2keras.verify.run import verify_model
 
     built = build_model(net.keras)
@@ -221,7 +221,7 @@ def test_second_opinion_rows_never_change_the_exit_code() -> None:
     """An engine that disagrees everywhere: its rows fail, the report does not."""
     opts = api.ConvertOptions()
     net = api.load(PROTO, MODEL, opts)
-    from caffe2keras.build.model import build_model
+    from caffe2keras.keras_model.model import build_model
     from caffe2keras.verify.run import verify_model
 
     built = build_model(net.keras)

@@ -40,6 +40,7 @@ def param_parser(*type_names: str) -> Callable[[F], F]:
 
 def parse_params(layer_pb: Any) -> Any:
     """The normalised params of one LayerParameter (V2 form)."""
+    load_families()
     parser = _PARSERS.get(layer_pb.type)
     if parser is None:
         return UnknownParams(layer_pb.type)
@@ -48,6 +49,7 @@ def parse_params(layer_pb: Any) -> Any:
 
 def registered_types() -> frozenset[str]:
     """Every layer type that has a params parser."""
+    load_families()
     return frozenset(_PARSERS)
 
 
@@ -60,3 +62,10 @@ def require(cond: bool, layer_pb: Any, field: str, message: str) -> None:
 def no_params(*type_names: str) -> None:
     """Register types whose only params are :class:`NoParams`."""
     param_parser(*type_names)(lambda layer_pb: NoParams())
+
+
+def load_families() -> None:
+    """Register every built-in layer family (once)."""
+    from caffe2keras.families import load
+
+    load()

@@ -2,12 +2,12 @@
 
 ``infer_shapes(graph)`` returns every blob's Caffe shape (batch first). Each rule is registered
 per layer type with :func:`shape_rule` and returns the top shapes and the shapes the layer's
-learned blobs must have.
+learned blobs must have. The rules live with their layer family in :mod:`caffe2keras.families`;
+Caffe's size arithmetic that the reference shares is in :mod:`.geometry`.
 """
 
 from __future__ import annotations
 
-from caffe2keras.ir.shapes import rules_conv, rules_misc, rules_shape  # noqa: F401
 from caffe2keras.ir.shapes.registry import (
     LayerShapes,
     canonical_axis,

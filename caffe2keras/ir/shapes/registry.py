@@ -40,6 +40,7 @@ def shape_rule(*type_names: str) -> Callable[[R], R]:
 
 def shape_types() -> frozenset[str]:
     """Every layer type with a shape rule."""
+    load_families()
     return frozenset(_RULES)
 
 
@@ -59,6 +60,7 @@ def same_as_bottom(layer: Layer, bottoms: list[Shape]) -> LayerShapes:
 
 def infer_layer(layer: Layer, bottoms: list[Shape]) -> LayerShapes:
     """Apply the rule for one layer and check the result is a valid Caffe shape."""
+    load_families()
     rule = _RULES.get(layer.type)
     if rule is None:
         raise UnsupportedLayersError({layer.type: [layer.name]})
@@ -102,3 +104,10 @@ def infer_shapes(graph: Graph) -> dict[str, Shape]:
         result = infer_layer(layer, [shapes[b] for b in layer.bottoms])
         shapes.update(zip(layer.tops, result.tops))
     return shapes
+
+
+def load_families() -> None:
+    """Register every built-in layer family (once)."""
+    from caffe2keras.families import load
+
+    load()

@@ -1,13 +1,26 @@
-"""The reference op families; importing this package registers every op."""
+"""The reference ops, one module per family, discovered (``pkgutil``), not listed.
+
+Written apart from :mod:`caffe2keras.families` ON PURPOSE: each op is plain numpy arithmetic
+taken from Caffe's own sources (``*_layer.cpp``), in Caffe's NCHW layouts, sharing nothing with
+the Keras builders but the graph, the params and the size arithmetic of
+:mod:`caffe2keras.ir.shapes.geometry`. Verification compares the two; had they shared code, a
+mistake in that code would be made twice and never show. So a new Caffe type is a family module
+*and* a module (or a function) here, written from Caffe's source, not from the builder.
+"""
 
 from __future__ import annotations
 
-from caffe2keras.reference.ops import (  # noqa: F401
-    activations,
-    conv,
-    dense,
-    eltwise,
-    norm,
-    pooling,
-    shape,
-)
+_LOADED: list[str] = []
+
+
+def load() -> None:
+    """Import every op module of this package once (each registers its ops as it is imported)."""
+    if _LOADED:
+        return
+    import importlib
+    import pkgutil
+
+    names = [info.name for info in pkgutil.iter_modules(__path__, prefix=f"{__name__}.")]
+    for name in names:
+        importlib.import_module(name)
+    _LOADED.extend(names)

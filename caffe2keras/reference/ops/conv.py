@@ -11,7 +11,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from caffe2keras.ir.graph import Layer
-from caffe2keras.ir.shapes.rules_conv import conv_out, deconv_out
+from caffe2keras.ir.shapes.geometry import conv_out, deconv_out
 from caffe2keras.reference.ops.common import blob, need_4d
 from caffe2keras.reference.registry import reference_op
 

@@ -1,6 +1,6 @@
 """Pooling: MAX, AVE and test-time STOCHASTIC, exactly as Caffe's ``pooling_layer.cpp``.
 
-Output sizes come from :func:`caffe2keras.ir.shapes.rules_conv.pool_out` (ceil or floor, then the
+Output sizes come from :func:`caffe2keras.ir.shapes.geometry.pool_out` (ceil or floor, then the
 last window is dropped when it would start inside the bottom/right padding).
 """
 
@@ -11,7 +11,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from caffe2keras.errors import UnsupportedParameterError, ValidationError
 from caffe2keras.ir.graph import Layer
-from caffe2keras.ir.shapes.rules_conv import pool_out
+from caffe2keras.ir.shapes.geometry import pool_out
 from caffe2keras.reference.ops.common import FLT_MAX, need_4d
 from caffe2keras.reference.registry import reference_op
 

@@ -7,7 +7,7 @@ import numpy as np
 
 from caffe2keras.ir.graph import Layer
 from caffe2keras.ir.shapes import canonical_axis, infer_layer
-from caffe2keras.ir.shapes.rules_shape import crop_offsets, full_order, slice_sizes
+from caffe2keras.ir.shapes.geometry import crop_offsets, full_order, slice_sizes
 from caffe2keras.reference.registry import reference_op
 
 Inputs = list[np.ndarray]

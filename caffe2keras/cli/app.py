@@ -1,0 +1,160 @@
+"""The main click group with ``convert`` and ``verify``; ``inspect`` and ``convert-all`` are
+added from their own modules. A thin shell: options -> an API call -> an exit code (see
+:mod:`.exits`). Nothing here imports TensorFlow or Keras at import time, so ``--help`` and usage
+errors are instant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from caffe2keras.cli.convert_all import convert_all_command
+from caffe2keras.cli.exits import parse_npy, parse_shapes, run
+from caffe2keras.cli.inspect_command import inspect_command
+from caffe2keras.cli.options import CHECK_OPTIONS, NET_OPTIONS, output_options, with_options
+from caffe2keras.cli.outputs import record_manifest
+from caffe2keras.errors import UsageError
+
+
+def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return with_options(fn, *NET_OPTIONS, *CHECK_OPTIONS)
+
+
+def _options(kw: dict[str, Any], **extra: Any) -> Any:
+    from caffe2keras.api import ConvertOptions
+    from caffe2keras.verify.compare import Tolerance
+    from caffe2keras.verify.images import image_options
+
+    _check_report_folders(kw)
+    npy = parse_npy(kw["input_npy"])
+    return ConvertOptions(
+        input_shapes=parse_shapes(kw["input_shape"]),
+        phase=kw["phase"],
+        stages=tuple(kw["stage"]),
+        tolerance=Tolerance(rtol=kw["rtol"], atol=kw["atol"], noise_factor=kw["noise_factor"]),
+        reference_dtype=kw["reference_dtype"],
+        seed=kw["seed"],
+        input_npy=npy,
+        plugins=tuple(kw.get("plugin", ())),
+        image=image_options(
+            kw["image"], kw["mean"], kw["scale"], kw["channel_order"], kw["resize"]
+        ),
+        second_opinions=tuple(kw["references"]),
+        **extra,
+    )
+
+
+def _reporter(kw: dict[str, Any]) -> Any:
+    """Progress on stderr: a bar on a terminal, step details with -v, nothing with -q."""
+    from caffe2keras.progress import make_reporter
+
+    return make_reporter(quiet=kw["quiet"], verbose=kw.get("verbose", False))
+
+
+def _check_report_folders(kw: dict[str, Any]) -> None:
+    """Fail before any work when a report could not be written."""
+    for key in ("report_json", "report_md", "manifest"):
+        if kw.get(key) and not Path(kw[key]).absolute().parent.is_dir():
+            what = "manifest" if key == "manifest" else "report"
+            raise UsageError(f"the folder of the {what} '{kw[key]}' does not exist")
+
+
+def _write_reports(report: Any, kw: dict[str, Any]) -> None:
+    from caffe2keras.outputs.writers import write_text_atomic
+
+    for key, text in (("report_json", report.to_json), ("report_md", report.to_markdown)):
+        if kw[key]:
+            write_text_atomic(kw[key], text())  # complete or absent, like the model
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="caffe2keras")
+def main() -> None:
+    """Convert Caffe models to Keras 3, exactly, and prove it blob by blob.
+
+    Exit codes: 0 equivalent, 1 beyond tolerance, 2 usage error, 3 unreadable or invalid input
+    files, 4 unsupported layers, 70 internal error, 71 out of memory.
+    """
+
+
+@main.command()
+@click.argument("prototxt", type=click.Path(dir_okay=False))
+@click.argument("caffemodel", type=click.Path(dir_okay=False))
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Output: .h5 (full model), .keras, or .weights.h5.",
+)
+@click.option("--no-verify", is_flag=True, help="Skip the equivalence check.")
+@click.option(
+    "--write-on-failure",
+    is_flag=True,
+    help="Write the output even when verification fails (exit code stays 1).",
+)
+@output_options
+@_common
+def convert(
+    prototxt: str, caffemodel: str, output: str, no_verify: bool, write_on_failure: bool, **kw: Any
+) -> None:
+    """Convert PROTOTXT + CAFFEMODEL into a Keras model and verify it."""
+
+    def go() -> int:
+        from caffe2keras import api
+
+        options = _options(
+            kw,
+            verify=not no_verify,
+            write_on_failure=write_on_failure,
+            format=kw["output_format"],
+            split_scale=kw["split_scale"],
+        )
+        result = api.convert(prototxt, caffemodel, output, options, reporter=_reporter(kw))
+        if not kw["quiet"]:
+            for note in result.notes:
+                click.echo(f"note: {note}")
+            click.echo(
+                f"converted {result.caffe_layers} Caffe layers into "
+                f"{result.keras_layers} Keras layers ({result.fused_batchnorms} "
+                f"BatchNorm+Scale pairs fused), {result.parameters:,} parameters"
+            )
+        if result.report is not None:
+            _write_reports(result.report, kw)
+            if not kw["quiet"] or not result.report.passed:
+                click.echo(result.report.to_text())
+        record_manifest(prototxt, caffemodel, options, result, kw)
+        if not kw["quiet"]:
+            verb = "wrote" if result.written else "did NOT write (verification failed)"
+            click.echo(f"{verb} {result.output} ({result.format})")
+        return result.exit_code
+
+    run(go, kw["debug"])
+
+
+@main.command()
+@click.argument("prototxt", type=click.Path(dir_okay=False))
+@click.argument("caffemodel", type=click.Path(dir_okay=False))
+@click.argument("model", type=click.Path(dir_okay=False))
+@_common
+def verify(prototxt: str, caffemodel: str, model: str, **kw: Any) -> None:
+    """Verify an existing Keras MODEL (.h5, .keras, .weights.h5) against the Caffe reference."""
+
+    def go() -> int:
+        from caffe2keras import api
+
+        report = api.verify(prototxt, caffemodel, model, _options(kw), reporter=_reporter(kw))
+        _write_reports(report, kw)
+        if not kw["quiet"] or not report.passed:
+            click.echo(report.to_text())
+        return report.exit_code
+
+    run(go, kw["debug"])
+
+
+main.add_command(inspect_command)
+main.add_command(convert_all_command)

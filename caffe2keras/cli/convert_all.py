@@ -1,0 +1,69 @@
+"""``caffe2keras convert-all``: convert and verify every model of a list (the work itself is
+:mod:`caffe2keras.convert_all`)."""
+
+from __future__ import annotations
+
+import click
+
+from caffe2keras.cli.exits import run
+
+
+@click.command("convert-all")
+@click.argument("model_list", type=click.Path(dir_okay=False))
+@click.option(
+    "--out-dir",
+    type=click.Path(file_okay=False),
+    help="Folder for outputs and reports (default: the list's out_dir, else its folder).",
+)
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--report", "report_json", type=click.Path(dir_okay=False))
+@click.option("--report-md", "report_md", type=click.Path(dir_okay=False))
+@click.option("--manifest", "manifest_path", type=click.Path(dir_okay=False))
+@click.option("-q", "--quiet", is_flag=True, help="Print only failures.")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+def convert_all_command(
+    model_list: str,
+    out_dir: str | None,
+    jobs: int,
+    report_json: str | None,
+    report_md: str | None,
+    manifest_path: str | None,
+    quiet: bool,
+    debug: bool,
+) -> None:
+    """Convert and verify every model of MODEL_LIST (.toml or .json; see the README).
+
+    Writes each model's outputs, one combined report (report.json, report.md) and one manifest
+    (manifest.json) into the output folder unless given elsewhere. Exit code 0 when every model
+    passed, else the largest model exit code; the failing models are named.
+    """
+
+    def go() -> int:
+        from pathlib import Path
+
+        from caffe2keras.convert_all import run as batch
+        from caffe2keras.convert_all.config import read_model_list
+        from caffe2keras.outputs import manifest
+        from caffe2keras.outputs.writers import write_text_atomic
+
+        models = read_model_list(model_list, out_dir)
+        folder = Path(models.out_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        outcomes = batch.run_all(models.models, jobs)
+        doc = batch.combined_report(outcomes, model_list)
+        manifest.write(report_json or folder / "report.json", doc)
+        write_text_atomic(
+            report_md or folder / "report.md", batch.combined_markdown(outcomes, model_list)
+        )
+        manifest.write(manifest_path or folder / "manifest.json", batch.manifest_document(outcomes))
+        for o in outcomes:
+            if not (quiet and o.passed):
+                detail = f": {o.error}" if o.error else ""
+                click.echo(f"{o.status:>14s}  {o.name}{detail}")
+        if doc["failed"]:
+            click.echo(f"FAILED ({len(doc['failed'])}): {', '.join(doc['failed'])}", err=True)
+        elif not quiet:
+            click.echo(f"all {len(outcomes)} models passed; reports in {folder}")
+        return int(doc["exit_code"])
+
+    run(go, debug)
