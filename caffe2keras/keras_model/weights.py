@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 
 from caffe2keras.frontend.pages import release_pages
-from caffe2keras.keras_model.registry import SET_LATER  # noqa: F401  (re-exported)
 
 BLOCK_BYTES = 32 << 20  # the transposed copy made at a time
 ALIGN = 256  # blocks span a multiple of this many output channels (the writer's HDF5 chunk width)
