@@ -7,8 +7,9 @@ each created Keras layer must receive. It never touches the graph or other layer
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from caffe2keras.ir.graph import Layer, Shape
@@ -80,6 +81,7 @@ class KerasInfo:
     emits: str
     refine: Callable[[Layer, list[Shape]], str] | None = None
     notes: str = ""
+    module: str = ""  # the family module that declared it
 
     def describe(self, layer: Layer, bottoms: list[Shape]) -> str:
         """The Keras layers this layer becomes (refined by its params and bottom shapes)."""
@@ -103,7 +105,9 @@ def builder(
     def register(fn: B) -> B:
         for name in type_names:
             register_builder(name, fn)
-        describe(*type_names, emits=emits, refine=refine, notes=notes)
+        _declare(
+            type_names, KerasInfo(emits="", refine=refine, notes=notes, module=fn.__module__), emits
+        )
         return fn
 
     return register
@@ -117,11 +121,16 @@ def describe(
 ) -> None:
     """Declare what the given types become in Keras (builders do it through :func:`builder`;
     types the passes remove, or that become inputs, call this directly)."""
+    module = sys._getframe(1).f_globals.get("__name__", "")
+    _declare(type_names, KerasInfo(emits="", refine=refine, notes=notes, module=module), emits)
+
+
+def _declare(type_names: tuple[str, ...], info: KerasInfo, emits: Emits) -> None:
     for name in type_names:
         if name in _INFO:
             raise RuntimeError(f"layer type '{name}' already says what it emits")
         text = emits if isinstance(emits, str) else emits[name]
-        _INFO[name] = KerasInfo(emits=text, refine=refine, notes=notes)
+        _INFO[name] = replace(info, emits=text)
 
 
 def register_builder(type_name: str, fn: Builder) -> None:
