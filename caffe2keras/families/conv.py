@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from caffe2keras.errors import UnsupportedParameterError, ValidationError
 from caffe2keras.frontend.params.registry import param_parser, require
+from caffe2keras.frontend.params.spatial import Pair, conv_geometry
 from caffe2keras.ir.graph import Layer, Shape
-from caffe2keras.ir.shapes.geometry import conv_out, deconv_out
+from caffe2keras.ir.shapes.geometry import conv_out, deconv_out, need_4d
 from caffe2keras.ir.shapes.registry import (
     LayerShapes,
     shape_rule,
@@ -25,9 +26,6 @@ from caffe2keras.keras_model.registry import (
 
 if TYPE_CHECKING:
     import numpy as np
-
-
-Pair = tuple[int, int]
 
 
 @dataclass(frozen=True)
@@ -44,68 +42,12 @@ class ConvParams:
     axis: int
 
 
-def spatial_pair(
-    msg: Any, layer_pb: Any, repeated: str, h_name: str, w_name: str, default: int
-) -> Pair:
-    """Resolve a repeated field (0, 1 or 2 values) and its ``_h``/``_w`` overrides into (h, w).
-
-    Caffe: when either of ``<x>_h``/``<x>_w`` is given, both must be and the repeated form must be
-    empty; otherwise one value applies to both axes and two values are (h, w).
-    """
-    has_h, has_w = msg.HasField(h_name), msg.HasField(w_name)
-    values = list(getattr(msg, repeated))
-    if has_h or has_w:
-        require(
-            has_h and has_w,
-            layer_pb,
-            h_name if not has_h else w_name,
-            f"'{h_name}' and '{w_name}' must be given together",
-        )
-        require(
-            not values,
-            layer_pb,
-            repeated,
-            f"'{repeated}' cannot be combined with '{h_name}'/'{w_name}'",
-        )
-        return int(getattr(msg, h_name)), int(getattr(msg, w_name))
-    if not values:
-        return default, default
-    require(
-        len(values) in (1, 2),
-        layer_pb,
-        repeated,
-        f"expected 1 or 2 values for a 2-D layer, got {len(values)}",
-    )
-    if len(values) == 1:
-        return int(values[0]), int(values[0])
-    return int(values[0]), int(values[1])
-
-
 @param_parser("Convolution")
 def parse_conv(layer_pb: Any) -> ConvParams:
     """convolution_param, with Caffe's defaults."""
     p = layer_pb.convolution_param
     require(p.HasField("num_output"), layer_pb, "num_output", "num_output is required")
-    kernel = spatial_pair(p, layer_pb, "kernel_size", "kernel_h", "kernel_w", 0)
-    require(
-        kernel[0] > 0 and kernel[1] > 0,
-        layer_pb,
-        "kernel_size",
-        f"kernel size must be positive, got {kernel}",
-    )
-    stride = spatial_pair(p, layer_pb, "stride", "stride_h", "stride_w", 1)
-    require(
-        stride[0] > 0 and stride[1] > 0,
-        layer_pb,
-        "stride",
-        f"stride must be positive, got {stride}",
-    )
-    pad = spatial_pair(p, layer_pb, "pad", "pad_h", "pad_w", 0)
-    require(pad[0] >= 0 and pad[1] >= 0, layer_pb, "pad", f"pad must be >= 0, got {pad}")
-    dil = list(p.dilation)
-    require(len(dil) in (0, 1, 2), layer_pb, "dilation", f"expected 1 or 2 values, got {len(dil)}")
-    dilation = (1, 1) if not dil else (int(dil[0]), int(dil[-1]))
-    require(dilation[0] > 0 and dilation[1] > 0, layer_pb, "dilation", "dilation must be positive")
+    kernel, stride, pad, dilation = conv_geometry(layer_pb)
     require(p.num_output > 0, layer_pb, "num_output", f"must be positive, got {p.num_output}")
     require(p.group > 0, layer_pb, "group", f"must be positive, got {p.group}")
     require(
@@ -124,15 +66,6 @@ def parse_conv(layer_pb: Any) -> ConvParams:
         bias_term=bool(p.bias_term),
         axis=int(p.axis),
     )
-
-
-def need_4d(layer: Layer, shape: Shape) -> None:
-    if len(shape) != 4:
-        raise UnsupportedParameterError(
-            f"only 2-D spatial (4-D N,C,H,W) bottoms are supported, got {list(shape)}",
-            layer=layer.name,
-            field="bottom",
-        )
 
 
 @shape_rule("Convolution")

@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from caffe2keras.errors import UnsupportedParameterError
-from caffe2keras.families.conv import need_4d
 from caffe2keras.frontend.params.registry import param_parser, require
 from caffe2keras.ir.graph import Layer, Shape
-from caffe2keras.ir.shapes.geometry import pool_out
+from caffe2keras.ir.shapes.geometry import need_4d, pool_out
 from caffe2keras.ir.shapes.registry import (
     LayerShapes,
     shape_rule,

@@ -4,8 +4,8 @@ Crop (each rule as Caffe's own source computes it)."""
 
 from __future__ import annotations
 
-from caffe2keras.errors import ValidationError
-from caffe2keras.ir.graph import Layer
+from caffe2keras.errors import UnsupportedParameterError, ValidationError
+from caffe2keras.ir.graph import Layer, Shape
 
 
 def conv_out(size: int, k: int, s: int, p: int, d: int) -> int:
@@ -78,3 +78,13 @@ def crop_offsets(layer: Layer, ndim: int) -> tuple[int, ...]:
         )
     per_axis = [0] * n_cropped if not given else list(given) * (n_cropped if len(given) == 1 else 1)
     return (0,) * start + tuple(per_axis)
+
+
+def need_4d(layer: Layer, shape: Shape) -> None:
+    """Spatial layers handle N, C, H, W blobs only."""
+    if len(shape) != 4:
+        raise UnsupportedParameterError(
+            f"only 2-D spatial (4-D N,C,H,W) bottoms are supported, got {list(shape)}",
+            layer=layer.name,
+            field="bottom",
+        )
