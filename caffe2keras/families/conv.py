@@ -173,3 +173,81 @@ def build_conv(layer: Layer, inputs: list[Any], ctx: BuildContext) -> BuildResul
         )(y)
     weights = () if kernel is None else ((conv, (kernel, *layer.blobs[1:])),)
     return BuildResult(outputs=(y,), weights=weights)
+
+
+@dataclass(frozen=True)
+class Im2colParams:
+    """Im2col reads only the geometry of convolution_param (``im2col_layer.cpp``)."""
+
+    kernel: Pair
+    stride: Pair
+    pad: Pair
+    dilation: Pair
+    axis: int
+
+
+@param_parser("Im2col")
+def parse_im2col(layer_pb: Any) -> Im2colParams:
+    kernel, stride, pad, dilation = conv_geometry(layer_pb)
+    axis = int(layer_pb.convolution_param.axis)
+    return Im2colParams(kernel=kernel, stride=stride, pad=pad, dilation=dilation, axis=axis)
+
+
+@shape_rule("Im2col")
+def im2col_shapes(layer: Layer, bottoms: list[Shape]) -> LayerShapes:
+    """(N, C*KH*KW, OH, OW): one channel per (input channel, kernel tap), no learned blobs."""
+    p = layer.params
+    need_4d(layer, bottoms[0])
+    if p.axis != 1:
+        raise UnsupportedParameterError(
+            "only axis 1 (channels) is supported", layer=layer.name, field="axis"
+        )
+    n, c, h, w = bottoms[0]
+    oh = conv_out(h, p.kernel[0], p.stride[0], p.pad[0], p.dilation[0])
+    ow = conv_out(w, p.kernel[1], p.stride[1], p.pad[1], p.dilation[1])
+    return LayerShapes(tops=((n, c * p.kernel[0] * p.kernel[1], oh, ow),))
+
+
+def im2col_kernel(channels: int, kernel: Pair) -> np.ndarray:
+    """A one-hot Conv2D kernel (KH, KW, C, C*KH*KW): output channel ``(c*KH + i)*KW + j`` copies
+    input channel c at tap (i, j), Caffe's column order. Exact: every output is one product by 1
+    plus products by 0."""
+    import numpy as np
+
+    kh, kw = kernel
+    c, i, j = np.meshgrid(np.arange(channels), np.arange(kh), np.arange(kw), indexing="ij")
+    out = np.zeros((kh, kw, channels, channels * kh * kw), np.float32)
+    out[i, j, c, (c * kh + i) * kw + j] = 1.0
+    return out
+
+
+@builder(
+    "Im2col",
+    emits="Conv2D with a one-hot kernel (+ ZeroPadding2D)",
+    notes="Caffe's column order; `_h`/`_w` forms, dilation",
+)
+def build_im2col(layer: Layer, inputs: list[Any], ctx: BuildContext) -> BuildResult:
+    """ZeroPadding2D + a Conv2D whose fixed one-hot kernel copies each tap into its channel
+    (stride with dilation: stride 1, then an exact 1x1 subsampling, as for Convolution)."""
+    import keras
+
+    p = layer.params
+    channels = ctx.bottom_shapes(layer)[0][1]
+    x = _pad(inputs[0], layer, ctx, p.pad)
+    dilated = p.dilation != (1, 1)
+    conv = keras.layers.Conv2D(
+        filters=channels * p.kernel[0] * p.kernel[1],
+        kernel_size=p.kernel,
+        strides=(1, 1) if dilated else p.stride,
+        padding="valid",
+        dilation_rate=p.dilation,
+        use_bias=False,
+        kernel_initializer=SET_LATER,
+        name=ctx.names.make(layer.name),
+    )
+    y = conv(x)
+    if dilated and p.stride != (1, 1):
+        y = keras.layers.MaxPooling2D(
+            pool_size=1, strides=p.stride, name=ctx.names.make(layer.name, "stride")
+        )(y)
+    return BuildResult(outputs=(y,), weights=((conv, (im2col_kernel(channels, p.kernel),)),))

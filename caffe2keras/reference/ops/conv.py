@@ -67,6 +67,21 @@ def convolution(layer: Layer, inputs: list[np.ndarray], dtype: np.dtype) -> list
     return [_add_bias(layer, out.reshape(n, p.num_output, oh, ow), dtype)]
 
 
+@reference_op("Im2col")
+def im2col(layer: Layer, inputs: list[np.ndarray], dtype: np.dtype) -> list[np.ndarray]:
+    """``im2col_layer.cpp``: each sample's ``im2col.cpp`` columns as channels; column row
+    ``(c * KH + i) * KW + j`` (input channel c, kernel tap (i, j)) becomes channel of that index."""
+    x = inputs[0]
+    need_4d(layer, x)
+    p = layer.params
+    n, c, h, w = x.shape
+    oh = conv_out(h, p.kernel[0], p.stride[0], p.pad[0], p.dilation[0])
+    ow = conv_out(w, p.kernel[1], p.stride[1], p.pad[1], p.dilation[1])
+    win = im2col_view(x, p.kernel, p.stride, p.pad, p.dilation, (oh, ow))  # (N, C, OH, OW, KH, KW)
+    cols = win.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * p.kernel[0] * p.kernel[1], oh, ow)
+    return [np.ascontiguousarray(cols, dtype=dtype)]
+
+
 @reference_op("Deconvolution")
 def deconvolution(layer: Layer, inputs: list[np.ndarray], dtype: np.dtype) -> list[np.ndarray]:
     """``deconv_layer.cpp``: the convolution's backward pass (columns = W^T x, then col2im).
