@@ -176,8 +176,9 @@ def test_other_encodings_are_tolerated_in_comments_only(tmp_path: Path) -> None:
 
 
 def test_inspect_and_manifest_read_comments_in_other_encodings(tmp_path: Path) -> None:
-    from caffe2keras import api, manifest
+    from caffe2keras import api
     from caffe2keras.inspection import inspect_net
+    from caffe2keras.outputs import manifest
 
     text = (REPO / "fixtures" / "tiny" / "tiny.prototxt").read_text(encoding="utf-8")
     path = tmp_path / "gbk.prototxt"
