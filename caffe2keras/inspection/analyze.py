@@ -148,6 +148,24 @@ def _unsupported_rows(raw: Graph, missing: set[str]) -> tuple[LayerRow, ...]:
     )
 
 
+def _unsupported_details(unsupported: dict[str, list[str]], text: str) -> dict[str, str]:
+    """Per unsupported type: the prototxt lines that use it and the nearest known type."""
+    from caffe2keras.passes.suggest import suggestions, type_lines  # only on this path
+
+    lines, hints = type_lines(text, unsupported), suggestions(unsupported)
+    details = {}
+    for ltype in unsupported:
+        parts = []
+        if lines.get(ltype):
+            word = "line" if len(lines[ltype]) == 1 else "lines"
+            parts.append(f"{word} {', '.join(map(str, lines[ltype]))}")
+        if ltype in hints:
+            parts.append(hints[ltype])
+        if parts:
+            details[ltype] = "; ".join(parts)
+    return details
+
+
 def _read_weights(caffemodel: str | os.PathLike[str] | None) -> Any:
     if caffemodel is None:
         return None
@@ -186,6 +204,7 @@ def inspect_net(
             rows = _rows(raw, require_blobs=weights is not None)
     text = Path(prototxt).read_text(encoding="utf-8", errors="replace")  # comments may be GBK
     notes = raw.notes if weights is not None else (*raw.notes, NO_WEIGHTS_NOTE)
+    details = _unsupported_details(unsupported, text) if unsupported else {}
     return Inspection(
         net=raw.name,
         prototxt=os.fspath(prototxt),
@@ -196,4 +215,5 @@ def inspect_net(
         unsupported={t: tuple(n) for t, n in sorted(unsupported.items())},
         hints=tuple(preprocessing_hints(net_pb, text)),
         notes=tuple(notes),
+        unsupported_details=details,
     )

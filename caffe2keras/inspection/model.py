@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from caffe2keras.inspection.hints import Hint
@@ -59,6 +59,8 @@ class Inspection:
     unsupported: dict[str, tuple[str, ...]]
     hints: tuple[Hint, ...]
     notes: tuple[str, ...]
+    # unsupported type -> where the prototxt uses it and the nearest known type (text only)
+    unsupported_details: dict[str, str] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:

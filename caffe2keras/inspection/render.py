@@ -50,7 +50,10 @@ def to_text(ins: Inspection) -> str:
         f"outputs: {', '.join(ins.outputs) or 'none'}",
     ]
     for ltype, names in ins.unsupported.items():
-        lines.append(f"UNSUPPORTED {ltype}: {', '.join(names)}")
+        detail = ins.unsupported_details.get(ltype)
+        lines.append(
+            f"UNSUPPORTED {ltype}: {', '.join(names)}" + (f" ({detail})" if detail else "")
+        )
     if ins.hints:
         lines.append("preprocessing hints (not applied by the converter):")
         lines += [f"  {h.key} = {h.value}  [{h.source}, {h.where}]" for h in ins.hints]
