@@ -14,6 +14,7 @@ from caffe2keras.errors import ParseError, UsageError, ValidationError
 from caffe2keras.frontend.load import LoadOptions
 from caffe2keras.frontend.net import LoadedNet, load_net
 from caffe2keras.frontend.phase import NetState
+from caffe2keras.ir.counts import NetCounts
 from caffe2keras.passes.fuse_bn_scale import FUSED_TYPE
 from caffe2keras.progress import NullReporter, Reporter
 from caffe2keras.verify.compare import Tolerance
@@ -58,10 +59,25 @@ class ConvertResult:
     notes: tuple[str, ...]
     layer_names: dict[str, str]
     report: Report | None
+    counts: NetCounts | None = None  # the Caffe-side numbers, as inspect and verify label them
 
     @property
     def exit_code(self) -> int:
         return 0 if self.report is None else self.report.exit_code
+
+    def summary(self) -> str:
+        """What was converted, every count labelled (the same words as ``inspect``)."""
+        if self.counts is None:
+            return (
+                f"converted {self.caffe_layers} Caffe layers into {self.keras_layers} Keras "
+                f"layers, {self.parameters:,} parameters"
+            )
+        c = self.counts
+        return (
+            f"converted {c.layers_text()} -> {self.keras_layers} Keras layers (with the "
+            f"inputs and helper layers such as padding)\n"
+            f"{c.parameters_text()} -> {self.parameters:,} parameters in the Keras model"
+        )
 
 
 def load(
@@ -139,7 +155,10 @@ def _fill_weights(output: str | os.PathLike[str], options: ConvertOptions) -> bo
 def _net_summary(net: LoadedNet) -> str:
     blobs = [b for layer in net.reference.layers for b in layer.blobs]
     size = sum(b.nbytes for b in blobs)
-    return f"{len(net.reference.layers)} Caffe layers, {len(blobs)} blobs, {size / 1e6:.1f} MB"
+    return (
+        f"{net.counts.caffe_layers} Caffe layers, {len(blobs)} learned blobs (weight arrays), "
+        f"{size / 1e6:.1f} MB"
+    )
 
 
 def _verify_built(
@@ -231,7 +250,7 @@ def convert(
     return ConvertResult(
         output=os.fspath(output),
         format=fmt,
-        caffe_layers=len(net.reference.layers),
+        caffe_layers=net.counts.caffe_layers,
         keras_layers=len(built.model.layers),
         fused_batchnorms=fused,
         parameters=int(built.model.count_params()),
@@ -239,6 +258,7 @@ def convert(
         notes=net.reference.notes,
         layer_names=built.layer_names,
         report=report,
+        counts=net.counts,
     )
 
 

@@ -175,6 +175,8 @@ def _write_reports(report: Any, kw: dict[str, Any]) -> None:
     for key, text in (("report_json", report.to_json), ("report_md", report.to_markdown)):
         if kw[key]:
             write_text_atomic(kw[key], text())  # complete or absent, like the model
+            if not kw["quiet"]:
+                click.echo(f"wrote report {kw[key]}")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -224,11 +226,7 @@ def convert(
         if not kw["quiet"]:
             for note in result.notes:
                 click.echo(f"note: {note}")
-            click.echo(
-                f"converted {result.caffe_layers} Caffe layers into "
-                f"{result.keras_layers} Keras layers ({result.fused_batchnorms} "
-                f"BatchNorm+Scale pairs fused), {result.parameters:,} parameters"
-            )
+            click.echo(result.summary())
         if result.report is not None:
             _write_reports(result.report, kw)
             if not kw["quiet"] or not result.report.passed:

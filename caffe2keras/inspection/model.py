@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from caffe2keras.inspection.hints import Hint
+from caffe2keras.ir.counts import NetCounts
 
 SCHEMA_VERSION = 1
 
@@ -61,6 +62,7 @@ class Inspection:
     notes: tuple[str, ...]
     # unsupported type -> where the prototxt uses it and the nearest known type (text only)
     unsupported_details: dict[str, str] = field(default_factory=dict)
+    counts: NetCounts | None = None  # None when some type is unsupported (nothing inferred)
 
     @property
     def exit_code(self) -> int:

@@ -75,7 +75,7 @@ def test_verbose_prints_step_times_on_stderr(tmp_path) -> None:
     assert result.exit_code == 0, result.output
     for step in STEPS:
         assert step in result.stderr
-    assert "10 Caffe layers, 10 blobs" in result.stderr
+    assert "10 Caffe layers, 10 learned blobs (weight arrays)" in result.stderr
     assert "\r" not in result.stderr  # not a terminal: details, no bar
     assert "converted 10 Caffe layers" in result.stdout
 

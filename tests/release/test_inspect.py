@@ -57,8 +57,8 @@ def test_densenet121_text_table_totals() -> None:
     """Speed is measured by benchmarks/bench_inspect.py (issue 6: <= 0.3 s), not here."""
     shared_or_skip()
     text = to_text(inspect_net(DENSENET))
-    assert "547 layers (305 converted, 121 fused, 121 absorbed)" in text
-    assert "121 BatchNorm+Scale fusions" in text
+    assert "547 Caffe layers -> 426 converter nodes (121 BatchNorm+Scale pairs fused)" in text
+    assert "by role: 305 converted, 121 fused, 121 absorbed" in text
 
 
 @pytest.mark.parametrize("with_weights", [False, True])
