@@ -77,7 +77,15 @@ class Inspection:
             "by_type": dict(sorted(Counter(row.type for row in self.layers).items())),
             "by_role": {role: roles.get(role, 0) for role in ROLES},
             "fusions": sum(1 for row in self.layers if row.role == "fused"),
+            **self._counts(),
         }
+
+    def _counts(self) -> dict[str, int]:
+        """The numbers convert and verify print too (:mod:`caffe2keras.ir.counts`)."""
+        c = self.counts
+        if c is None:
+            return {}
+        return {"converter_nodes": c.nodes, "blobs": c.blobs, "bn_factors": c.bn_factors}
 
     def to_dict(self) -> dict[str, Any]:
         """The ``--json`` document (schema: ``caffe2keras/inspection/inspect.schema.json``)."""

@@ -4,6 +4,7 @@ of the caffemodel (not from the converter's own reader or passes)."""
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from pathlib import Path
@@ -109,6 +110,14 @@ def test_densenet121_inspect_counts(golden_zoo) -> None:
     assert result.exit_code == 0, result.output
     for line in (layers_line(e), f"to verify: {blobs_line(e)}", params_line(e)):
         assert line in result.output
+    doc = invoke("inspect", str(DENSENET), str(g.caffemodel), "--json")
+    totals = json.loads(doc.output)["totals"]
+    assert (totals["layers"], totals["converter_nodes"], totals["blobs"]) == (
+        e["caffe_layers"],
+        e["nodes"],
+        e["blobs"],
+    )
+    assert (totals["parameters"], totals["bn_factors"]) == (e["parameters"], e["bn_factors"])
 
 
 @pytest.mark.slow
