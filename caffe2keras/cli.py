@@ -185,7 +185,7 @@ def main() -> None:
     """Convert Caffe models to Keras 3, exactly, and prove it blob by blob.
 
     Exit codes: 0 equivalent, 1 beyond tolerance, 2 usage error, 3 unreadable or invalid input
-    files, 4 unsupported layers, 70 internal error, 71 out of memory.
+    files, 4 unsupported layers, 70 internal error, 71 out of memory, 130 interrupted.
     """
 
 

@@ -72,10 +72,32 @@ def inspect_command(
     type=click.Path(file_okay=False),
     help="Folder for outputs and reports (default: the list's out_dir, else its folder).",
 )
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--report", "report_json", type=click.Path(dir_okay=False))
-@click.option("--report-md", "report_md", type=click.Path(dir_okay=False))
-@click.option("--manifest", "manifest_path", type=click.Path(dir_okay=False))
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Models converted at a time, each in its own process.",
+)
+@click.option(
+    "--report",
+    "report_json",
+    type=click.Path(dir_okay=False),
+    help="Write the combined JSON report here (default: report.json in the output folder).",
+)
+@click.option(
+    "--report-md",
+    "report_md",
+    type=click.Path(dir_okay=False),
+    help="Write the combined Markdown report here (default: report.md in the output folder).",
+)
+@click.option(
+    "--manifest",
+    "manifest_path",
+    type=click.Path(dir_okay=False),
+    help="Write the manifest here (default: manifest.json in the output folder).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print only failures.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def convert_all_command(
