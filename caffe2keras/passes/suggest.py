@@ -2,8 +2,9 @@
 
 Known types are every type with a shape rule (built in or from a plugin; tests keep builders and
 reference ops in step with them), every type with a params parser, and BVLC's V1 enum names
-(``CONVOLUTION``, ``INNER_PRODUCT``...), which suggest the V2 type they stand for. Only called
-on an error: :mod:`difflib` is imported then, so ``inspect`` stays fast.
+(``CONVOLUTION``, ``INNER_PRODUCT``...), which suggest the V2 type they stand for. A known name
+contained in the unknown one is not suggested (a fork's ``ROIPooling`` is no misspelt ``Pooling``).
+Only called on an error: :mod:`difflib` is imported then, so ``inspect`` stays fast.
 """
 
 from __future__ import annotations
@@ -39,9 +40,13 @@ def nearest_types(unknown: str, limit: int = 1) -> list[str]:
     key = unknown.lower()
     if key in known:  # a case slip or a V1 enum name used as a V2 type string
         return [known[key]]
-    close = difflib.get_close_matches(key, sorted(known), n=limit * 3, cutoff=0.75)
+    close = difflib.get_close_matches(key, sorted(known), n=limit * 3, cutoff=0.8)
     found: list[str] = []
     for spelling in close:
+        # a known name inside the unknown one is another type, not a typo: ROIPooling is not a
+        # misspelt Pooling, nor HardSigmoid a Sigmoid
+        if spelling in key:
+            continue
         if known[spelling] not in found:
             found.append(known[spelling])
     return found[:limit]

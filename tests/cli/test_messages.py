@@ -63,14 +63,22 @@ def test_inspect_suggests_the_nearest_type_and_names_the_lines(tmp_path) -> None
         ("INNER_PRODUCT", "InnerProduct"),  # a V1 enum name written as a V2 type string
         ("relu", "ReLU"),
         ("Poolling", "Pooling"),
+        ("Slcie", "Slice"),
     ],
 )
 def test_nearest_types(typed: str, meant: str) -> None:
     assert nearest_types(typed) == [meant]
 
 
+@pytest.mark.parametrize(
+    "fork_type", ["ShuffleChannel", "HardSigmoid", "ROIPooling", "DepthwiseConvolution", "Upsample"]
+)
+def test_other_types_are_not_taken_for_typos(fork_type: str) -> None:
+    # a fork's type that contains or resembles a known name is another type, not a misspelling
+    assert nearest_types(fork_type) == []
+
+
 def test_no_suggestion_for_a_type_nothing_resembles(tmp_path) -> None:
-    assert nearest_types("ShuffleChannel") == []
     text = PROTO_TEXT.replace('name: "prob" type: "Softmax"', 'name: "prob" type: "Zzyzx"')
     path = tmp_path / "odd.prototxt"
     path.write_text(text)
