@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 
 import click
 
-from caffe2keras import interrupts
+from caffe2keras import interrupts, quiet
 from caffe2keras.cli_options import CHECK_OPTIONS, NET_OPTIONS, with_options
 from caffe2keras.cli_release import output_options, record_manifest, register
 from caffe2keras.errors import Caffe2KerasError, UsageError
@@ -87,6 +87,7 @@ def _out_of_memory(exc: BaseException) -> bool:
 def _run(fn: Callable[[], int], debug: bool) -> None:
     """Call ``fn``; our errors become one clear line and their exit code."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up chatter
+    quiet.install()  # and what it logs before reading that (absl, oneDNN)
     with _sigint_seen():
         _call(fn, debug)
 
