@@ -18,6 +18,7 @@ import os
 import re
 import sys
 import tempfile
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from types import ModuleType
@@ -118,3 +119,18 @@ def install() -> None:
 def installed() -> bool:
     """Whether :func:`install` was called in this process (batch workers follow the parent)."""
     return _FINDER in sys.meta_path
+
+
+@contextmanager
+def keras_variable_copy_warning_silenced() -> Iterator[None]:
+    """Keras 3's ``Variable.__array__`` lacks numpy 2's ``copy`` keyword, so numpy warns
+    (DeprecationWarning) once per variable whenever Keras converts one itself (``model.save``,
+    ``get_weights``): thousands of lines per zoo model, nothing a user can act on. Hidden around
+    those calls only."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore",
+            message="__array__ implementation doesn't accept a copy keyword",
+            category=DeprecationWarning,
+        )
+        yield
