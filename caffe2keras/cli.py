@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 
 import click
 
-from caffe2keras import interrupts
+from caffe2keras import interrupts, paths, quiet
 from caffe2keras.cli_options import CHECK_OPTIONS, NET_OPTIONS, with_options
 from caffe2keras.cli_release import output_options, record_manifest, register
 from caffe2keras.errors import Caffe2KerasError, UsageError
@@ -87,6 +87,7 @@ def _out_of_memory(exc: BaseException) -> bool:
 def _run(fn: Callable[[], int], debug: bool) -> None:
     """Call ``fn``; our errors become one clear line and their exit code."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up chatter
+    quiet.install()  # and what it logs before reading that (absl, oneDNN)
     with _sigint_seen():
         _call(fn, debug)
 
@@ -213,6 +214,7 @@ def convert(
     """Convert PROTOTXT + CAFFEMODEL into a Keras model and verify it."""
 
     def go() -> int:
+        paths.check_command(kw, prototxt, caffemodel, output=output)  # before any work
         from caffe2keras import api
 
         options = _options(
@@ -249,6 +251,7 @@ def verify(prototxt: str, caffemodel: str, model: str, **kw: Any) -> None:
     """Verify an existing Keras MODEL (.h5, .keras, .weights.h5) against the Caffe reference."""
 
     def go() -> int:
+        paths.check_command(kw, prototxt, caffemodel, model=model)  # before any work
         from caffe2keras import api
 
         report = api.verify(prototxt, caffemodel, model, _options(kw), reporter=_reporter(kw))

@@ -45,6 +45,9 @@ def inspect_command(
     from caffe2keras.cli import _parse_shape, _run
 
     def go() -> int:
+        from caffe2keras import paths
+
+        paths.check_command({"plugin": plugin}, prototxt, caffemodel)  # before any work
         # not through caffe2keras.api, whose verification imports would cost start-up time
         from caffe2keras.frontend.load import LoadOptions
         from caffe2keras.frontend.phase import NetState
@@ -121,11 +124,15 @@ def convert_all_command(
     def go() -> int:
         from pathlib import Path
 
-        from caffe2keras import batch, manifest
+        from caffe2keras import batch, manifest, paths
         from caffe2keras.batch_config import read_model_list
         from caffe2keras.writers import write_text_atomic
 
+        paths.check_options(
+            {"report_json": report_json, "report_md": report_md, "manifest_path": manifest_path}
+        )
         models = read_model_list(model_list, out_dir)
+        paths.output_folder(models.out_dir, "--out-dir" if out_dir else "the list's out_dir")
         folder = Path(models.out_dir)
         folder.mkdir(parents=True, exist_ok=True)
         outcomes = batch.run_all(models.models, jobs)

@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 from conftest import LAYER_TOLERANCE, layer_cases, rel_linf
-from keras_helpers import convert_case, keras_blobs
+from keras_helpers import convert_case, keras_blobs, model_input
 
 import caffe2keras.layers  # noqa: F401  (custom layers for safe-mode loading)
 
@@ -50,7 +50,7 @@ def test_saved_model_equals_in_memory(case: str, golden_layer, tmp_path) -> None
     loaded = keras.models.load_model(path, safe_mode=True, compile=False)
     arrays = [g.inputs[net.keras.caffe_name(s.name)] for s in net.keras.inputs]
     feed = [np.transpose(a, (0, 2, 3, 1)) if a.ndim == 4 else a for a in arrays]
-    a = built.model(feed, training=False)
-    b = loaded(feed, training=False)
+    a = built.model(model_input(built.model, feed), training=False)
+    b = loaded(model_input(loaded, feed), training=False)
     for x, y in zip(keras.tree.flatten(a), keras.tree.flatten(b)):
         np.testing.assert_array_equal(np.asarray(x), np.asarray(y))

@@ -13,6 +13,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+from keras_helpers import model_input
 from netfiles import CUSTOM_LAYERS, chain_net, write_net
 
 from caffe2keras import api
@@ -54,7 +55,9 @@ def tf_outputs(path: Path, feed: list[np.ndarray]) -> list[np.ndarray]:
     import caffe2keras.layers  # noqa: F401
 
     model = keras.models.load_model(path, safe_mode=True, compile=False)
-    return [np.asarray(o) for o in keras.tree.flatten(model(feed, training=False))]
+    return [
+        np.asarray(o) for o in keras.tree.flatten(model(model_input(model, feed), training=False))
+    ]
 
 
 def max_rel(got: list[np.ndarray], want: list[np.ndarray]) -> float:

@@ -32,7 +32,7 @@ def converted_outputs(prototxt: Path, caffemodel: Path, x: np.ndarray) -> np.nda
     from caffe2keras.build.model import build_model
 
     built = build_model(api.load(prototxt, caffemodel).keras)
-    return np.asarray(built.model([x], training=False))
+    return np.asarray(built.model(x, training=False))
 
 
 def rel(a: np.ndarray, b: np.ndarray) -> float:
