@@ -57,6 +57,37 @@ class Golden:
         return {k: tuple(v.shape) for k, v in self.inputs.items()}
 
 
+@pytest.fixture
+def expected_refusal(record_property):
+    """``expected_refusal(what, pending)``: record that this test checked an expected refusal
+    (a case waiting for an open issue, see ``pending.py``); the run's summary counts them."""
+
+    def record(what: str, pending) -> None:
+        record_property("expected_refusal", f"{what}: {pending.describe()}")
+
+    return record
+
+
+_REFUSALS: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Collect the expected refusals checked (workers' user_properties reach the controller)."""
+    if report.when == "call" and report.passed:
+        _REFUSALS.extend(v for k, v in report.user_properties if k == "expected_refusal")
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Say how many checks were expected refusals instead of normal cases: none is silent."""
+    if not _REFUSALS:
+        return
+    issues = sorted({v.rsplit("[", 1)[-1].rstrip("]") for v in _REFUSALS})
+    terminalreporter.write_line(
+        f"{len(_REFUSALS)} checked expected refusals of ../shared cases that wait for open "
+        f"issues ({'; '.join(issues)}; list them with -rA or see tests/pending.py)"
+    )
+
+
 @pytest.fixture(scope="session")
 def zoo_weights_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("zoo_weights")

@@ -11,16 +11,21 @@ import pytest
 from conftest import LAYER_TOLERANCE, SHARED, layer_cases, rel_linf
 from keras_helpers import convert_case, keras_blobs
 from legacy_nets import NotV1, make_caffemodel, v1_text
+from pending import pending_in
 
 from caffe2keras import api
 from caffe2keras.frontend.blobs import read_caffemodel
 
 
 def _v1_cases() -> list[str]:
-    """Golden cases whose types all have V1 enum values and V1 blob writers."""
+    """Golden cases whose types all have V1 enum values and V1 blob writers. Cases that wait for
+    an open issue (``pending.py``: fork and recurrent types, which V1 has no enum values for) are
+    left out here; the layer-golden sweeps check their refusals."""
     cases = []
     for case in layer_cases():
         root = SHARED / "golden" / "layers" / case
+        if pending_in(root / "net.prototxt"):
+            continue
         manifest = json.loads((root / "manifest.json").read_text())
         try:
             v1_text((root / "net.prototxt").read_text())
