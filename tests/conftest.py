@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from bounds import rel_linf  # noqa: F401  (re-exported: the tests import it from here)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -127,21 +128,3 @@ def golden_zoo(zoo_weights_dir: Path):
         return Golden(root, make_zoo_caffemodel(name, zoo_weights_dir))
 
     return get
-
-
-def rel_linf(actual: np.ndarray, expected: np.ndarray) -> float:
-    """L-infinity error relative to max|expected| (absolute when expected is all zeros)."""
-    actual = np.asarray(actual, dtype=np.float64)
-    expected = np.asarray(expected, dtype=np.float64)
-    assert actual.shape == expected.shape, f"shape {actual.shape} != {expected.shape}"
-    scale = float(np.max(np.abs(expected))) if expected.size else 0.0
-    err = float(np.max(np.abs(actual - expected))) if expected.size else 0.0
-    return err / scale if scale > 0 else err
-
-
-def zoo_tolerance(golden: Golden) -> float:
-    """Our zoo bar: max(5e-5, 10 x the case's noise floor), relative to max|golden|."""
-    return max(5e-5, 10.0 * golden.noise_floor)
-
-
-LAYER_TOLERANCE = 1e-5
