@@ -120,6 +120,29 @@ def golden_layer():
 
 
 @pytest.fixture(scope="session")
+def golden_spreads(tmp_path_factory: pytest.TempPathFactory):
+    """``golden_spreads(golden, graph)`` -> {golden blob: float32 spread of our reference}, each
+    model measured once per run (shared by the xdist workers through the run's temp folder)."""
+    base = tmp_path_factory.getbasetemp()
+    cache = (base.parent if base.name.startswith("popen-gw") else base) / "spreads"
+    cache.mkdir(exist_ok=True)
+
+    def get(golden: Golden, graph) -> dict[str, float]:
+        from bounds import spreads
+
+        path = cache / f"{golden.root.parent.name}-{golden.root.name}.json"
+        if path.exists():
+            return json.loads(path.read_text())
+        found, _, _ = spreads(graph, golden.inputs, golden.blobs)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(found))
+        tmp.replace(path)
+        return found
+
+    return get
+
+
+@pytest.fixture(scope="session")
 def golden_zoo(zoo_weights_dir: Path):
     """``golden_zoo(name)`` -> Golden for a zoo model, its weights generated once per run."""
 
