@@ -117,3 +117,11 @@ def within(what: str, err: float, bound: float) -> bool:
 def assert_within(what: str, err: float, bound: float) -> None:
     """Assert ``err <= bound``, logging the pair; the message says both and which blob."""
     assert within(what, err, bound), f"{what}: rel L-inf {err:.3g} > bound {bound:.3g}"
+
+
+def log_report(what: str, report: Any) -> None:
+    """Log every blob of a product verification report as (max_rel, allowed_rel): the product's
+    own bound, max(rtol, noise_factor x the blob's measured float32 noise), is the same kind of
+    bound as :func:`rounding_bound`, so the settings script reports its margin too."""
+    for row in report.rows:
+        log_bound(f"{what} verify {row.blob}", row.max_rel, row.allowed_rel)

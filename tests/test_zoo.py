@@ -15,7 +15,7 @@ import sys
 import keras
 import numpy as np
 import pytest
-from bounds import assert_within, rel_linf, rounding_bound
+from bounds import assert_within, log_report, rel_linf, rounding_bound
 from keras_helpers import keras_blobs
 
 from caffe2keras import api
@@ -65,7 +65,9 @@ def test_densenet121_fuses_every_batchnorm(golden_zoo, tmp_path) -> None:
     g = golden_zoo("densenet121")
     out = tmp_path / "d.h5"
     result = api.convert(g.prototxt, g.caffemodel, out, api.ConvertOptions())
-    assert result.exit_code == 0 and result.report is not None and result.report.passed
+    assert result.report is not None
+    log_report("densenet121", result.report)
+    assert result.exit_code == 0 and result.report.passed
     model = keras.models.load_model(out, safe_mode=True, compile=False)
     kinds = [type(layer).__name__ for layer in model.layers]
     assert kinds.count("BatchNormalization") == 121
