@@ -36,6 +36,31 @@ model's own float32 noise as measured by whoever made the golden). One formula e
 which is 1e-5 for the single-layer cases (their spreads are ~1e-7: the floor rules) and follows
 the measured spread at depth (ResNet-152 ``res4b34_branch2b``: spread 3.9e-4, bound 1.6e-3).
 
+Audit of the other numerical bounds in the suite (issue 11), and why each holds on any machine:
+
+- float32 against float32/float64 on real goldens and zoo models (``tests/reference``,
+  ``test_layer_goldens``, ``test_zoo``, ``build/test_extra_goldens``, ``frontend/test_v1_format``,
+  ``frontend/test_legacy_upgrade``, OpenCV/JAX/second-opinion agreement, keras2-weights on
+  DenseNet): :func:`rounding_bound` of the measured spread, as above.
+- Keras float32 against a float64 expectation on a small net of order-one values where no
+  spread is measured (``build/extra_nets.assert_close``, TF vs JAX/torch on the tiny and custom
+  nets, OpenCV/pycaffe on the tiny fixture): :data:`SMALL_NET_BOUND` (1e-5 = 84 float32 eps;
+  such nets do tens of roundings per output).
+- The product's own verification (``caffe2keras/verify/compare.py``: max(rtol 1e-4, 4 x the
+  blob's measured noise)), which zoo conversions and the sabotage tests rely on: the same form of
+  bound, logged per blob by :func:`log_report`; sabotages are 1e-2 or more and fail it.
+- float64 against float64 of the same sums in another order (``reference/test_conv_pool``:
+  atol 1e-12 on values of order one to ten, at most a few hundred terms: K x 2.2e-16 <= 1e-13)
+  and closed forms of one to three IEEE operations (``reference/test_quirks``: rtol 1e-12 to
+  1e-15, numpy's default 1e-7): correctly rounded double arithmetic, independent of BLAS.
+- Elementwise float32 Keras ops against closed forms (``test_quirks``: rtol/atol 1e-6 to 2e-5;
+  ``build/test_activations_extra``: rtol 1e-6; ``malformed/test_batchnorm_layouts``: 2e-5;
+  ``verify/test_images``: atol 1e-5 on values below 4.4, i.e. 40x half an ulp): a handful of
+  correctly rounded float32 operations per element (<= 10 eps = 1.2e-6 relative), no BLAS
+  reduction whose order a kernel could change.
+- ``verify/test_compare`` (``math.isclose`` rel 1e-9): checks the comparison arithmetic on given
+  numbers, not float32 results.
+
 Set ``C2K_BOUNDS_LOG=/path/file.jsonl`` to append every checked (error, bound) pair as a JSON line;
 ``benchmarks/numeric_settings.py`` uses it to print the worst error/bound ratio per BLAS setting.
 """
