@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import os
-import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from caffe2keras.errors import ParseError, UsageError, ValidationError
+from caffe2keras.errors import UsageError
 from caffe2keras.frontend.load import LoadOptions
 from caffe2keras.frontend.net import LoadedNet, load_net
 from caffe2keras.frontend.phase import NetState
+from caffe2keras.ir.counts import NetCounts
 from caffe2keras.passes.fuse_bn_scale import FUSED_TYPE
-from caffe2keras.progress import NullReporter, Reporter
+from caffe2keras.runtime.progress import NullReporter, Reporter
 from caffe2keras.verify.compare import Tolerance
 from caffe2keras.verify.images import ImageOptions
 from caffe2keras.verify.report import Report
@@ -58,10 +58,25 @@ class ConvertResult:
     notes: tuple[str, ...]
     layer_names: dict[str, str]
     report: Report | None
+    counts: NetCounts | None = None  # the Caffe-side numbers, as inspect and verify label them
 
     @property
     def exit_code(self) -> int:
         return 0 if self.report is None else self.report.exit_code
+
+    def summary(self) -> str:
+        """What was converted, every count labelled (the same words as ``inspect``)."""
+        if self.counts is None:
+            return (
+                f"converted {self.caffe_layers} Caffe layers into {self.keras_layers} Keras "
+                f"layers, {self.parameters:,} parameters"
+            )
+        c = self.counts
+        return (
+            f"converted {c.layers_text()} -> {self.keras_layers} Keras layers (with the "
+            f"inputs and helper layers such as padding)\n"
+            f"{c.parameters_text()} -> {self.parameters:,} parameters in the Keras model"
+        )
 
 
 def load(
@@ -82,34 +97,11 @@ def load(
 
 def make_inputs(net: LoadedNet, options: ConvertOptions) -> tuple[dict[str, np.ndarray], dict]:
     """The verification inputs (NCHW) and a description of how they were made."""
-    from caffe2keras.verify.run import random_inputs
+    from caffe2keras.verify.inputs import verification_inputs
 
-    inputs = random_inputs(net.reference, options.seed, options.batch)
-    info: dict[str, Any] = {"source": "random normal", "seed": options.seed, "batch": options.batch}
-    for name, path in options.input_npy.items():
-        if name not in inputs:
-            raise UsageError(f"--input names '{name}', which is not an input of the net")
-        try:
-            arr = np.load(path, allow_pickle=False).astype(np.float32)
-        except (OSError, ValueError) as exc:
-            raise UsageError(f"cannot read input array '{path}': {exc}") from None
-        want = inputs[name].shape[1:]  # inputs are keyed by their Caffe blob names
-        if arr.ndim == len(want):
-            arr = arr[None]
-        if tuple(arr.shape[1:]) != tuple(want):
-            raise ValidationError(
-                f"input array '{path}' has shape {list(arr.shape)}, the net "
-                f"expects (N, {', '.join(map(str, want))})",
-                field="input",
-            )
-        inputs[name] = arr
-        info["source"] = "file"
-        info.setdefault("files", {})[name] = os.fspath(path)
-    if options.image is not None:
-        from caffe2keras.verify.images import apply_images
-
-        inputs, info = apply_images(inputs, info, options.image, net.reference)
-    return inputs, info
+    return verification_inputs(
+        net.reference, options.seed, options.batch, options.input_npy, options.image
+    )
 
 
 def second_opinion_runners(
@@ -139,7 +131,10 @@ def _fill_weights(output: str | os.PathLike[str], options: ConvertOptions) -> bo
 def _net_summary(net: LoadedNet) -> str:
     blobs = [b for layer in net.reference.layers for b in layer.blobs]
     size = sum(b.nbytes for b in blobs)
-    return f"{len(net.reference.layers)} Caffe layers, {len(blobs)} blobs, {size / 1e6:.1f} MB"
+    return (
+        f"{net.counts.caffe_layers} Caffe layers, {len(blobs)} learned blobs (weight arrays), "
+        f"{size / 1e6:.1f} MB"
+    )
 
 
 def _verify_built(
@@ -231,7 +226,7 @@ def convert(
     return ConvertResult(
         output=os.fspath(output),
         format=fmt,
-        caffe_layers=len(net.reference.layers),
+        caffe_layers=net.counts.caffe_layers,
         keras_layers=len(built.model.layers),
         fused_batchnorms=fused,
         parameters=int(built.model.count_params()),
@@ -239,30 +234,15 @@ def convert(
         notes=net.reference.notes,
         layer_names=built.layer_names,
         report=report,
+        counts=net.counts,
     )
 
 
 def load_keras_model(path: str | os.PathLike[str], net: LoadedNet) -> tuple[Any, dict[str, str]]:
     """A saved output as a Keras model plus the blob -> Keras layer map (rebuilt by name)."""
-    import keras
+    from caffe2keras.keras_model.saved import load_keras_model as load_saved
 
-    import caffe2keras.layers  # noqa: F401  (registers our custom layers for safe-mode loading)
-    from caffe2keras.keras_model.model import build_model
-    from caffe2keras.outputs.writers import output_format
-
-    fmt = output_format(path)
-    # A full model brings its own weights: the rebuild only supplies the blob -> layer map, so
-    # its variables are left unfilled (no copy of the caffemodel's weights).
-    built = build_model(net.keras, fill_weights=fmt == "weights")
-    try:
-        if fmt == "weights":
-            built.model.load_weights(os.fspath(path))
-            return built.model, built.blob_layers
-        model = keras.models.load_model(os.fspath(path), safe_mode=True, compile=False)
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:  # not a model of this net
-        detail = f"cannot load it as a Keras model of this net: {exc}"
-        raise ParseError(detail, path=os.fspath(path)) from exc
-    return model, built.blob_layers
+    return load_saved(path, net)
 
 
 def verify(

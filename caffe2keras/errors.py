@@ -87,23 +87,70 @@ class ValidationError(Caffe2KerasError):
         return ValidationError(self.detail, layer=self.layer, field=self.field, path=path)
 
 
+class ForeignCaffemodelError(ValidationError):
+    """A caffemodel whose blobs fit few of the prototxt's layers: another net's weights. The
+    message names both files once they are known (:meth:`naming`)."""
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        super().__init__(message, field="blobs", path=path)
+
+    def naming(self, prototxt: str, caffemodel: str) -> ForeignCaffemodelError:
+        """The error naming the caffemodel and the prototxt it does not belong to."""
+        return ForeignCaffemodelError(f"{self.detail} (prototxt: {prototxt})", path=caffemodel)
+
+
 class UnsupportedLayersError(Caffe2KerasError):
     """One or more layer types (or parameter values) that the converter cannot express."""
 
     exit_code = EXIT_UNSUPPORTED
 
-    def __init__(self, by_type: Mapping[str, Iterable[str]], reason: str | None = None) -> None:
+    def __init__(
+        self,
+        by_type: Mapping[str, Iterable[str]],
+        reason: str | None = None,
+        *,
+        hints: Mapping[str, str] | None = None,
+        lines: Mapping[str, Iterable[int]] | None = None,
+        path: str | None = None,
+    ) -> None:
         self.by_type = {t: tuple(names) for t, names in sorted(by_type.items())}
+        self.reason = reason
+        self.hints = dict(hints or {})  # type -> "did you mean 'X'?"
+        self.lines = {t: tuple(n) for t, n in (lines or {}).items()}  # type -> prototxt lines
+        self.path = path
         parts = []
         for ltype, names in self.by_type.items():
             shown = ", ".join(f"'{n}'" for n in names[:5])
             more = f" and {len(names) - 5} more" if len(names) > 5 else ""
             parts.append(f"{ltype} (used by {shown}{more})")
-        what = "; ".join(parts)
-        message = f"unsupported layer types: {what}"
+        message = f"unsupported layer types: {'; '.join(parts)}"
+        for ltype in self.by_type:
+            where = self._where(ltype)
+            if where:
+                message += f". {where}"
         if reason:
             message += f". {reason}"
         super().__init__(message)
+
+    def _where(self, ltype: str) -> str:
+        """'X' is used at line 7 of net.prototxt; did you mean 'Y'? (as far as known)"""
+        text = ""
+        lines = self.lines.get(ltype, ())
+        if lines:
+            word = "line" if len(lines) == 1 else "lines"
+            more = " and more" if len(lines) > 5 else ""
+            text = f"'{ltype}' is used at {word} {', '.join(map(str, lines[:5]))}{more}"
+            text += f" of {self.path}" if self.path else ""
+        hint = self.hints.get(ltype)
+        if hint:
+            text = f"{text}; {hint}" if text else f"'{ltype}': {hint}"
+        return text
+
+    def located(self, path: str, lines: Mapping[str, Iterable[int]]) -> UnsupportedLayersError:
+        """The same error, saying where in the prototxt ``path`` each type is used."""
+        return UnsupportedLayersError(
+            self.by_type, self.reason, hints=self.hints, lines=lines, path=path
+        )
 
 
 class UnsupportedParameterError(Caffe2KerasError):

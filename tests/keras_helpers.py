@@ -21,6 +21,12 @@ def convert_case(
     return net, build_model(net.keras)
 
 
+def model_input(model: Any, feed: list[Any]) -> Any:
+    """``feed`` (one array per model input, in order) in the structure ``model`` was built with:
+    a bare array for a single-input model, the list otherwise."""
+    return feed if isinstance(model.input, (list, tuple)) else feed[0]
+
+
 def keras_blobs(
     model: Any,
     built: BuiltModel,

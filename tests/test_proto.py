@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 from google.protobuf import text_format
+from pending import pending_in
+from refusals import check_parse_refusal
 
 from caffe2keras._proto import caffe_pb2
 
@@ -34,9 +36,16 @@ def _parse(text: str) -> caffe_pb2.NetParameter:
     return text_format.Parse(text, caffe_pb2.NetParameter())
 
 
-def test_every_shared_prototxt_parses() -> None:
+def test_every_shared_prototxt_parses(expected_refusal) -> None:
+    """...or, where it uses fork fields that open issues add to our schema (``pending.py``), is
+    refused naming one of them and parses once exactly those are blanked."""
     failures = []
     for path in _shared_prototxts():
+        pending = pending_in(path)
+        if pending.fields:
+            check_parse_refusal(path.read_text(), pending)
+            expected_refusal(f"parse {path.relative_to(SHARED)}", pending)
+            continue
         try:
             _parse(path.read_text())
         except text_format.ParseError as error:

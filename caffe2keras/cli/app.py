@@ -18,6 +18,7 @@ from caffe2keras.cli.inspect_command import inspect_command
 from caffe2keras.cli.options import CHECK_OPTIONS, NET_OPTIONS, output_options, with_options
 from caffe2keras.cli.outputs import record_manifest
 from caffe2keras.errors import UsageError
+from caffe2keras.runtime import paths
 
 
 def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -50,7 +51,7 @@ def _options(kw: dict[str, Any], **extra: Any) -> Any:
 
 def _reporter(kw: dict[str, Any]) -> Any:
     """Progress on stderr: a bar on a terminal, step details with -v, nothing with -q."""
-    from caffe2keras.progress import make_reporter
+    from caffe2keras.runtime.progress import make_reporter
 
     return make_reporter(quiet=kw["quiet"], verbose=kw.get("verbose", False))
 
@@ -69,6 +70,8 @@ def _write_reports(report: Any, kw: dict[str, Any]) -> None:
     for key, text in (("report_json", report.to_json), ("report_md", report.to_markdown)):
         if kw[key]:
             write_text_atomic(kw[key], text())  # complete or absent, like the model
+            if not kw["quiet"]:
+                click.echo(f"wrote report {kw[key]}")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -77,7 +80,7 @@ def main() -> None:
     """Convert Caffe models to Keras 3, exactly, and prove it blob by blob.
 
     Exit codes: 0 equivalent, 1 beyond tolerance, 2 usage error, 3 unreadable or invalid input
-    files, 4 unsupported layers, 70 internal error, 71 out of memory.
+    files, 4 unsupported layers, 70 internal error, 71 out of memory, 130 interrupted.
     """
 
 
@@ -105,6 +108,7 @@ def convert(
     """Convert PROTOTXT + CAFFEMODEL into a Keras model and verify it."""
 
     def go() -> int:
+        paths.check_command(kw, prototxt, caffemodel, output=output)  # before any work
         from caffe2keras import api
 
         options = _options(
@@ -118,11 +122,7 @@ def convert(
         if not kw["quiet"]:
             for note in result.notes:
                 click.echo(f"note: {note}")
-            click.echo(
-                f"converted {result.caffe_layers} Caffe layers into "
-                f"{result.keras_layers} Keras layers ({result.fused_batchnorms} "
-                f"BatchNorm+Scale pairs fused), {result.parameters:,} parameters"
-            )
+            click.echo(result.summary())
         if result.report is not None:
             _write_reports(result.report, kw)
             if not kw["quiet"] or not result.report.passed:
@@ -145,6 +145,7 @@ def verify(prototxt: str, caffemodel: str, model: str, **kw: Any) -> None:
     """Verify an existing Keras MODEL (.h5, .keras, .weights.h5) against the Caffe reference."""
 
     def go() -> int:
+        paths.check_command(kw, prototxt, caffemodel, model=model)  # before any work
         from caffe2keras import api
 
         report = api.verify(prototxt, caffemodel, model, _options(kw), reporter=_reporter(kw))

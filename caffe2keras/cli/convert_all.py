@@ -15,10 +15,32 @@ from caffe2keras.cli.exits import run
     type=click.Path(file_okay=False),
     help="Folder for outputs and reports (default: the list's out_dir, else its folder).",
 )
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--report", "report_json", type=click.Path(dir_okay=False))
-@click.option("--report-md", "report_md", type=click.Path(dir_okay=False))
-@click.option("--manifest", "manifest_path", type=click.Path(dir_okay=False))
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Models converted at a time, each in its own process.",
+)
+@click.option(
+    "--report",
+    "report_json",
+    type=click.Path(dir_okay=False),
+    help="Write the combined JSON report here (default: report.json in the output folder).",
+)
+@click.option(
+    "--report-md",
+    "report_md",
+    type=click.Path(dir_okay=False),
+    help="Write the combined Markdown report here (default: report.md in the output folder).",
+)
+@click.option(
+    "--manifest",
+    "manifest_path",
+    type=click.Path(dir_okay=False),
+    help="Write the manifest here (default: manifest.json in the output folder).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print only failures.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def convert_all_command(
@@ -45,8 +67,13 @@ def convert_all_command(
         from caffe2keras.convert_all.config import read_model_list
         from caffe2keras.outputs import manifest
         from caffe2keras.outputs.writers import write_text_atomic
+        from caffe2keras.runtime import paths
 
+        paths.check_options(
+            {"report_json": report_json, "report_md": report_md, "manifest_path": manifest_path}
+        )
         models = read_model_list(model_list, out_dir)
+        paths.output_folder(models.out_dir, "--out-dir" if out_dir else "the list's out_dir")
         folder = Path(models.out_dir)
         folder.mkdir(parents=True, exist_ok=True)
         outcomes = batch.run_all(models.models, jobs)

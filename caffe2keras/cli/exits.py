@@ -15,8 +15,8 @@ from typing import Any, NoReturn
 
 import click
 
-from caffe2keras import interrupts
 from caffe2keras.errors import Caffe2KerasError
+from caffe2keras.runtime import interrupts, quiet
 
 EXIT_INTERNAL = 70
 EXIT_OUT_OF_MEMORY = 71
@@ -54,7 +54,8 @@ def _interrupted() -> NoReturn:
 def _sigint_seen() -> Iterator[None]:
     """Record a Ctrl-C (still raising KeyboardInterrupt, like Python's own handler): a library
     may turn the KeyboardInterrupt into another exception (h5py does, mid-write), or drop it when
-    it lands in a garbage-collector callback; :mod:`caffe2keras.interrupts` keeps the record."""
+    it lands in a garbage-collector callback; :mod:`caffe2keras.runtime.interrupts` keeps the
+    record."""
     main = threading.current_thread() is threading.main_thread()
     if not main or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
         yield
@@ -83,6 +84,7 @@ def _out_of_memory(exc: BaseException) -> bool:
 def run(fn: Callable[[], int], debug: bool) -> None:
     """Call ``fn``; our errors become one clear line and their exit code."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up chatter
+    quiet.install()  # and what it logs before reading that (absl, oneDNN)
     with _sigint_seen():
         _call(fn, debug)
 

@@ -41,6 +41,9 @@ def inspect_command(
     """
 
     def go() -> int:
+        from caffe2keras.runtime import paths
+
+        paths.check_command({"plugin": plugin}, prototxt, caffemodel)  # before any work
         # not through caffe2keras.api, whose verification imports would cost start-up time
         from caffe2keras.frontend.load import LoadOptions
         from caffe2keras.frontend.phase import NetState

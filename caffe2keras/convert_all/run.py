@@ -117,7 +117,12 @@ def run_all(specs: Sequence[ModelSpec], jobs: int = 1) -> list[ModelOutcome]:
         return [run_model(spec) for spec in specs]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     workers = min(jobs, len(specs))
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+    from caffe2keras.runtime import quiet
+
+    initializer = quiet.install if quiet.installed() else None  # workers as quiet as the parent
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=get_context("spawn"), initializer=initializer
+    ) as pool:
         return list(pool.map(run_model, specs))
 
 

@@ -13,7 +13,12 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from caffe2keras._proto import caffe_pb2
-from caffe2keras.errors import ParseError, ValidationError
+from caffe2keras.errors import (
+    ForeignCaffemodelError,
+    ParseError,
+    UnsupportedLayersError,
+    ValidationError,
+)
 from caffe2keras.families.batchnorm import BatchNormParams
 from caffe2keras.frontend.fasttext import comment_start, parse_message
 from caffe2keras.frontend.params import registered_types
@@ -89,9 +94,18 @@ def naming_files(
     prototxt: str | os.PathLike[str], caffemodel: str | os.PathLike[str] | None
 ) -> Iterator[None]:
     """Consistency errors raised inside name the file they are about: the caffemodel for its
-    blobs, the prototxt for everything else (a batch of conversions shows which model failed)."""
+    blobs, the prototxt for everything else (a batch of conversions shows which model failed).
+    Unsupported layer types get the prototxt lines that use them."""
     try:
         yield
+    except UnsupportedLayersError as exc:
+        if exc.path is not None:
+            raise
+        raise _locate_types(exc, os.fspath(prototxt)) from exc
+    except ForeignCaffemodelError as exc:
+        if exc.path is not None or caffemodel is None:
+            raise
+        raise exc.naming(os.fspath(prototxt), os.fspath(caffemodel)) from exc
     except ValidationError as exc:
         blobs = exc.field in ("blobs", "scale_bias") and caffemodel is not None
         path = os.fspath(caffemodel if blobs and caffemodel is not None else prototxt)
@@ -99,6 +113,17 @@ def naming_files(
         if located is exc:
             raise
         raise located from exc
+
+
+def _locate_types(exc: UnsupportedLayersError, prototxt: str) -> UnsupportedLayersError:
+    from caffe2keras.passes.suggest import type_lines  # only on this error
+
+    try:
+        with open(prototxt, "rb") as f:
+            text = f.read().decode("utf-8", errors="replace")
+    except OSError:
+        return exc
+    return exc.located(prototxt, type_lines(text, exc.by_type))
 
 
 def _decode(raw: bytes, path: str) -> str:

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 
 from caffe2keras.frontend.blobs import read_caffemodel
 from caffe2keras.frontend.load import LoadOptions, build_raw_graph, naming_files, parse_prototxt
-from caffe2keras.ir.graph import Graph
-from caffe2keras.passes import KERAS_PIPELINE, REFERENCE_PIPELINE, run_pipeline
+from caffe2keras.ir.counts import NetCounts, count_net
+from caffe2keras.ir.graph import Graph, Layer
+from caffe2keras.passes import KERAS_PIPELINE, run_pipeline, run_reference_pipeline
+from caffe2keras.passes.fuse_bn_scale import FUSED_TYPE
 
 
 @dataclass(frozen=True)
@@ -17,6 +19,7 @@ class LoadedNet:
 
     reference: Graph
     keras: Graph
+    counts: NetCounts  # what inspect, convert and verify count, labelled alike
 
 
 def load_net(
@@ -30,6 +33,12 @@ def load_net(
     weights = read_caffemodel(caffemodel) if caffemodel is not None else None
     with naming_files(prototxt, caffemodel):
         raw = build_raw_graph(parsed.net, weights, options, parsed.custom_fields)
-        reference = run_pipeline(raw, REFERENCE_PIPELINE)
+        checked, reference = run_reference_pipeline(raw)
         keras = run_pipeline(reference, KERAS_PIPELINE)
-    return LoadedNet(reference=reference, keras=keras)
+    fusions = sum(1 for layer in keras.layers if layer.type == FUSED_TYPE)
+    counts = count_net(checked, reference, fusions, _blob_shapes)
+    return LoadedNet(reference=reference, keras=keras, counts=counts)
+
+
+def _blob_shapes(layer: Layer) -> list[tuple[int, ...]]:
+    return [tuple(blob.shape) for blob in layer.blobs]

@@ -60,6 +60,19 @@ def _shape_text(shape: PartialShape) -> str:
     return ",".join("?" if d is None else str(d) for d in shape)
 
 
+def _check_rank(source: Source, shape: tuple[int, ...]) -> None:
+    """An override must have as many dimensions as the prototxt declares (when it declares a
+    shape at all): another rank is a slip in the option, not a different net."""
+    rank = len(source.shape) if source.shape else None
+    if rank is not None and len(shape) != rank:
+        axes = " (N, C, H, W)" if rank == 4 else ""
+        given = ",".join(map(str, shape))
+        raise UsageError(
+            f"--input-shape {source.blob}={given} gives {len(shape)} dimensions, but input "
+            f"'{source.blob}' ({source.origin}) has {rank}{axes}"
+        )
+
+
 def _complete(source: Source) -> tuple[int, ...]:
     """The full shape; the batch may stay open (Keras' batch is free; 1 is used)."""
     shape = source.shape
@@ -92,6 +105,8 @@ def input_specs(
             )
     specs = []
     for source in sources:
+        if source.blob in overrides:
+            _check_rank(source, tuple(overrides[source.blob]))
         shape = tuple(overrides[source.blob]) if source.blob in overrides else _complete(source)
         if any(d <= 0 for d in shape):
             raise ValidationError(

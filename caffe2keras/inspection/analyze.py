@@ -20,10 +20,11 @@ from caffe2keras.frontend.load import LoadOptions, build_raw_graph, naming_files
 from caffe2keras.frontend.params import registered_types
 from caffe2keras.inspection.hints import preprocessing_hints
 from caffe2keras.inspection.model import Inspection, LayerRow
+from caffe2keras.ir.counts import NetCounts, count_net
 from caffe2keras.ir.graph import Graph, Layer, Shape
 from caffe2keras.ir.shapes import LayerShapes, infer_layer, shape_types
 from caffe2keras.keras_model.registry import keras_info
-from caffe2keras.passes import REFERENCE_PIPELINE, checker, fuse_bn_scale
+from caffe2keras.passes import checker, fuse_bn_scale, run_reference_pipeline
 from caffe2keras.plugins import load_plugins, plugin_origin
 
 NO_WEIGHTS_NOTE = (
@@ -34,15 +35,8 @@ Facts = dict[str, tuple[list[Shape], LayerShapes]]
 
 
 def _reference(raw: Graph, require_blobs: bool) -> tuple[Graph, Graph]:
-    """(the graph right after the blob check: Caffe's layers, plus any a pass inserted, with
-    unique blob names; the reference graph at the end of the pipeline)."""
-    check = partial(checker.run, require_blobs=require_blobs)
-    graph, checked = raw, raw
-    for step in REFERENCE_PIPELINE:
-        graph = (check if step is checker.run else step)(graph)
-        if step is checker.run:
-            checked = graph
-    return checked, graph
+    """(the graph right after the blob check, the reference graph at the end of the pipeline)."""
+    return run_reference_pipeline(raw, partial(checker.run, require_blobs=require_blobs))
 
 
 def _facts(graph: Graph) -> Facts:
@@ -136,12 +130,14 @@ def _row(
     )
 
 
-def _rows(raw: Graph, require_blobs: bool) -> tuple[LayerRow, ...]:
+def _rows(raw: Graph, require_blobs: bool) -> tuple[tuple[LayerRow, ...], NetCounts]:
     checked, reference = _reference(raw, require_blobs)
     facts = _facts(checked)
     fused = _fusions(reference, facts)
     kept = {layer.name for layer in reference.layers}
-    return tuple(_row(layer, checked, facts, fused, kept) for layer in checked.layers)
+    rows = tuple(_row(layer, checked, facts, fused, kept) for layer in checked.layers)
+    counts = count_net(checked, reference, len(fused) // 2, lambda lay: facts[lay.name][1].blobs)
+    return rows, counts
 
 
 def _unsupported_rows(raw: Graph, missing: set[str]) -> tuple[LayerRow, ...]:
@@ -159,6 +155,24 @@ def _unsupported_rows(raw: Graph, missing: set[str]) -> tuple[LayerRow, ...]:
         )
         for layer in raw.layers
     )
+
+
+def _unsupported_details(unsupported: dict[str, list[str]], text: str) -> dict[str, str]:
+    """Per unsupported type: the prototxt lines that use it and the nearest known type."""
+    from caffe2keras.passes.suggest import suggestions, type_lines  # only on this path
+
+    lines, hints = type_lines(text, unsupported), suggestions(unsupported)
+    details = {}
+    for ltype in unsupported:
+        parts = []
+        if lines.get(ltype):
+            word = "line" if len(lines[ltype]) == 1 else "lines"
+            parts.append(f"{word} {', '.join(map(str, lines[ltype]))}")
+        if ltype in hints:
+            parts.append(hints[ltype])
+        if parts:
+            details[ltype] = "; ".join(parts)
+    return details
 
 
 def _read_weights(caffemodel: str | os.PathLike[str] | None) -> Any:
@@ -193,12 +207,14 @@ def inspect_net(
         for layer in raw.layers:
             if layer.type not in known:
                 unsupported.setdefault(layer.type, []).append(layer.name)
+        counts = None
         if unsupported:
             rows = _unsupported_rows(raw, set(unsupported))
         else:
-            rows = _rows(raw, require_blobs=weights is not None)
+            rows, counts = _rows(raw, require_blobs=weights is not None)
     text = Path(prototxt).read_text(encoding="utf-8", errors="replace")  # comments may be GBK
     notes = raw.notes if weights is not None else (*raw.notes, NO_WEIGHTS_NOTE)
+    details = _unsupported_details(unsupported, text) if unsupported else {}
     return Inspection(
         net=raw.name,
         prototxt=os.fspath(prototxt),
@@ -209,4 +225,6 @@ def inspect_net(
         unsupported={t: tuple(n) for t, n in sorted(unsupported.items())},
         hints=tuple(preprocessing_hints(net_pb, text)),
         notes=tuple(notes),
+        unsupported_details=details,
+        counts=counts,
     )

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from caffe2keras.inspection.hints import Hint
+from caffe2keras.ir.counts import NetCounts
 
 SCHEMA_VERSION = 1
 
@@ -59,6 +60,9 @@ class Inspection:
     unsupported: dict[str, tuple[str, ...]]
     hints: tuple[Hint, ...]
     notes: tuple[str, ...]
+    # unsupported type -> where the prototxt uses it and the nearest known type (text only)
+    unsupported_details: dict[str, str] = field(default_factory=dict)
+    counts: NetCounts | None = None  # None when some type is unsupported (nothing inferred)
 
     @property
     def exit_code(self) -> int:
@@ -73,7 +77,15 @@ class Inspection:
             "by_type": dict(sorted(Counter(row.type for row in self.layers).items())),
             "by_role": {role: roles.get(role, 0) for role in ROLES},
             "fusions": sum(1 for row in self.layers if row.role == "fused"),
+            **self._counts(),
         }
+
+    def _counts(self) -> dict[str, int]:
+        """The numbers convert and verify print too (:mod:`caffe2keras.ir.counts`)."""
+        c = self.counts
+        if c is None:
+            return {}
+        return {"converter_nodes": c.nodes, "blobs": c.blobs, "bn_factors": c.bn_factors}
 
     def to_dict(self) -> dict[str, Any]:
         """The ``--json`` document (schema: ``caffe2keras/inspection/inspect.schema.json``)."""

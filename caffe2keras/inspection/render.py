@@ -43,14 +43,22 @@ def to_text(ins: Inspection) -> str:
     lines += _table([_HEAD, *(_cells(i, r) for i, r in enumerate(ins.layers, start=1))])
     t = ins.totals()
     roles = ", ".join(f"{n} {role}" for role, n in t["by_role"].items() if n)
-    lines += [
-        "",
-        f"{t['layers']} layers ({roles}), {t['parameters']:,} parameters in learned blobs, "
-        f"{t['fusions']} BatchNorm+Scale fusions",
-        f"outputs: {', '.join(ins.outputs) or 'none'}",
-    ]
+    lines.append("")
+    c = ins.counts
+    if c is None:
+        lines.append(f"{t['layers']} Caffe layers ({roles})")
+    else:  # the same numbers and words as convert and verify (caffe2keras.ir.counts)
+        lines += [
+            f"{c.layers_text()}; by role: {roles}",
+            f"to verify: {c.blobs_text()}",
+            c.parameters_text(),
+        ]
+    lines.append(f"outputs: {', '.join(ins.outputs) or 'none'}")
     for ltype, names in ins.unsupported.items():
-        lines.append(f"UNSUPPORTED {ltype}: {', '.join(names)}")
+        detail = ins.unsupported_details.get(ltype)
+        lines.append(
+            f"UNSUPPORTED {ltype}: {', '.join(names)}" + (f" ({detail})" if detail else "")
+        )
     if ins.hints:
         lines.append("preprocessing hints (not applied by the converter):")
         lines += [f"  {h.key} = {h.value}  [{h.source}, {h.where}]" for h in ins.hints]

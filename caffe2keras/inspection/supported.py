@@ -17,7 +17,7 @@ END = "<!-- supported-layers: end -->"
 
 # Not layer types of a family: what the frontend and the plugins do.
 _FRONTEND_ROWS = (("`*Loss`, Accuracy", "frontend", "dropped", "training only; printed as a note"),)
-_PLUGIN_ROW = ("custom types", "plugin", "your builder", "see [Plugins](#plugins)")
+_PLUGIN_ROW = ("Custom types", "plugin", "your builder", "see [Plugins](#plugins)")
 
 
 def rows() -> list[tuple[str, str, str, str]]:

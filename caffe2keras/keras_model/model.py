@@ -105,7 +105,11 @@ def build_model(
             if tick is not None:
                 tick()
         outputs = _named_outputs(graph, tensors, names)
-        model = keras.Model(inputs=inputs, outputs=outputs, name=sanitize(graph.name))
+        # One input is a bare tensor, so model(x) and model.predict(x) take a bare array without
+        # Keras warning that the structure does not match; several stay a list (in graph order).
+        # One output comes back bare from a list already.
+        structure = inputs[0] if len(inputs) == 1 else inputs
+        model = keras.Model(inputs=structure, outputs=outputs, name=sanitize(graph.name))
     for alias in graph.aliases:
         tensors[alias] = tensors[graph.resolve(alias)]
     blob_layers = {blob: t._keras_history.operation.name for blob, t in tensors.items()}

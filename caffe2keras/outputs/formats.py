@@ -15,7 +15,9 @@ FORMAT_CHOICES = (KERAS2_WEIGHTS,)  # the suffix decides otherwise
 def check_output(path: str | os.PathLike[str], fmt: str | None, split_scale: bool) -> None:
     """Fail on a bad output name, format or flag combination before any work."""
     from caffe2keras.outputs.writers import output_format
+    from caffe2keras.runtime.paths import output_file
 
+    output_file(path, "the output")
     if fmt is not None and fmt not in FORMAT_CHOICES:
         raise UsageError(f"unknown output format '{fmt}' (choices: {', '.join(FORMAT_CHOICES)})")
     if split_scale and fmt != KERAS2_WEIGHTS:

@@ -13,8 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from caffe2keras import interrupts
 from caffe2keras.errors import OutputError, UsageError
+from caffe2keras.runtime import interrupts, quiet
 
 # Suffix -> format name. Longest suffix first: ".weights.h5" also ends with ".h5".
 FORMATS = ((".weights.h5", "weights"), (".h5", "h5"), (".keras", "keras"))
@@ -108,7 +108,7 @@ def write_model(
     if not filled and fmt != "weights":
         raise ValueError("only a weights-only output can be written from unfilled variables")
     stream = fmt == "weights" and bool(sources) and (not filled or weights_h5.supported())
-    with atomic_path(path) as tmp:
+    with atomic_path(path) as tmp, quiet.keras_variable_copy_warning_silenced():
         if stream:
             weights_h5.write_streamed(model, tmp, sources, done or (lambda: None))
         elif fmt == "weights":

@@ -37,6 +37,18 @@ KERAS_PIPELINE: tuple[Pass, ...] = (
 # no numpy): a new pass here must also be described in ``inspection/analyze.py``.
 
 
+def run_reference_pipeline(graph: Graph, check: Pass = checker.run) -> tuple[Graph, Graph]:
+    """(the graph right after the blob check: Caffe's layers, plus any a pass inserted, with
+    unique blob names; the reference graph at the end of REFERENCE_PIPELINE). ``check`` stands
+    in for :func:`checker.run` (``inspect`` without a caffemodel allows missing blobs)."""
+    checked = graph
+    for step in REFERENCE_PIPELINE:
+        graph = (check if step is checker.run else step)(graph)
+        if step is checker.run:
+            checked = graph
+    return checked, graph
+
+
 def run_pipeline(graph: Graph, pipeline: tuple[Pass, ...]) -> Graph:
     """Apply the passes in order."""
     for step in pipeline:

@@ -9,7 +9,8 @@ Guards, each a ValidationError naming the layer and field, before anything is bu
 - every layer has as many bottoms and tops as Caffe allows for its type (:mod:`.arity`);
 - every bottom is produced earlier (else :func:`.cycles.undefined_bottom` explains why not);
 - a blob the params demand has at most INT_MAX elements (Caffe's Blob::Reshape limit);
-- when no layer with parameters found its blobs, the caffemodel is another model's: said so once;
+- when no layer with parameters found its blobs, or most of them disagree in blob count or shape,
+  the caffemodel is another model's: said so once, naming both files (:mod:`.foreign`);
 - a layer with parameters but no blobs, a wrong blob count, or a shape that differs (beyond
   legacy padding with leading 1s) names both counts or shapes. Layers without parameters must
   carry none. With ``require_blobs=False`` (no caffemodel given) missing blobs are allowed.
@@ -25,8 +26,10 @@ from caffe2keras.errors import ValidationError
 from caffe2keras.ir.graph import Graph, Layer, Shape
 from caffe2keras.ir.shapes import infer_layer
 from caffe2keras.ir.shapes.registry import INT_MAX
+from caffe2keras.passes import foreign
 from caffe2keras.passes.arity import check_counts
 from caffe2keras.passes.cycles import undefined_bottom
+from caffe2keras.passes.foreign import blob_fits
 
 if TYPE_CHECKING:
     import numpy as np
@@ -34,18 +37,12 @@ if TYPE_CHECKING:
 _CHUNK = 1 << 22  # elements checked for NaN/Inf per step (bounded temporary memory)
 
 
-def _legacy(shape: Shape) -> Shape:
-    return (1,) * (4 - len(shape)) + tuple(shape) if len(shape) <= 4 else tuple(shape)
-
-
 def fit_blob(layer: Layer, index: int, blob: np.ndarray, expected: Shape) -> np.ndarray:
     """``blob`` reshaped to ``expected`` if it is that shape or its legacy 4-D form."""
     actual = tuple(blob.shape)
     if actual == tuple(expected):
         return blob
-    legacy_ok = len(actual) == 4 and _legacy(expected) == actual
-    scalar_ok = math.prod(expected) == 1 and blob.size == 1  # () vs (1,) for shared params
-    if legacy_ok or scalar_ok:
+    if blob_fits(actual, expected):  # legacy 4-D form, or () vs (1,) for shared params
         return blob.reshape(expected)
     raise ValidationError(
         f"blob {index} has shape {list(actual)} in the caffemodel, but the layer's parameters "
@@ -99,19 +96,6 @@ def _check_blob_sizes(layer: Layer, expected: tuple[Shape, ...]) -> None:
                 layer=layer.name,
                 field="blobs",
             )
-
-
-def _check_pairing(graph: Graph, expected: dict[str, tuple[Shape, ...]]) -> None:
-    """Refuse a caffemodel that has blobs for none of the layers that need them."""
-    needing = [layer for layer in graph.layers if expected[layer.name]]
-    if needing and not any(layer.blobs for layer in needing):
-        names = ", ".join(f"'{layer.name}'" for layer in needing[:5])
-        more = f" and {len(needing) - 5} more" if len(needing) > 5 else ""
-        raise ValidationError(
-            f"the caffemodel has no blobs for any of the {len(needing)} layers with learned "
-            f"parameters ({names}{more}): its layer names match nothing in the prototxt, so it "
-            f"holds the weights of another model (or none at all)"
-        )
 
 
 def _nonfinite(blob: np.ndarray) -> tuple[int, int]:
@@ -178,7 +162,7 @@ def run(graph: Graph, require_blobs: bool = True) -> Graph:
         _check_blob_sizes(layer, result.blobs)
         expected[layer.name] = result.blobs
     if require_blobs:
-        _check_pairing(graph, expected)
+        foreign.check(graph, expected)
     layers = tuple(check_layer(lay, expected[lay.name], require_blobs) for lay in graph.layers)
     checked = graph.with_(layers=layers)
     return checked.with_(notes=(*graph.notes, *nonfinite_notes(checked)))

@@ -4,7 +4,8 @@ Given: a raw graph.
 Result: the same graph, if every layer type is supported (has a shape rule; tests keep builders and
 reference ops in step with the shape rules).
 Guards: otherwise one UnsupportedLayersError lists every unsupported type with the layers using
-it. Python layers are refused here too: we never import or run model code.
+it, and the nearest known type names for each (:mod:`.suggest`). Python layers are refused here
+too: we never import or run model code.
 """
 
 from __future__ import annotations
@@ -25,5 +26,7 @@ def run(graph: Graph) -> Graph:
         reason = None
         if "Python" in missing:
             reason = "Python layers run arbitrary model code and are never imported or executed"
-        raise UnsupportedLayersError(missing, reason)
+        from caffe2keras.passes.suggest import suggestions
+
+        raise UnsupportedLayersError(missing, reason, hints=suggestions(missing))
     return graph

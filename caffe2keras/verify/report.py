@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from caffe2keras.errors import EXIT_MISMATCH, EXIT_OK
+from caffe2keras.ir.counts import blobs_text
 from caffe2keras.verify.compare import BlobComparison, Tolerance, culprit
 from caffe2keras.verify.second import SecondOpinion
 
@@ -105,6 +106,18 @@ class Report:
             lines += [f"- {op.summary()}" for op in self.second_opinions]
         return "\n".join(lines) + "\n"
 
+    def _shown_text(self, shown: int) -> str:
+        if shown == len(self.rows):
+            return f"all {shown} blobs, worst first"
+        return f"the {shown} worst of {len(self.rows)} blobs (all of them in --report/--report-md)"
+
+    def _compared_text(self) -> str:
+        """'427 blobs (the 1 input and the tops of the 426 converter nodes)': the same words as
+        ``inspect`` and ``convert`` (caffe2keras.ir.counts)."""
+        inputs = sum(1 for r in self.rows if r.layer_type == "Input")
+        nodes = len({r.layer for r in self.rows if r.layer_type != "Input"})
+        return blobs_text(len(self.rows), inputs, nodes)
+
     def to_text(self, limit: int = 12) -> str:
         """A terminal table of the worst blobs, the culprit marked."""
         bad = self.culprit
@@ -113,8 +126,9 @@ class Report:
             f"{'allowed':>9s} {'cosine':>12s}"
             + "".join(f" {op.name + ' rel':>11s}" for op in self.second_opinions)
         )
-        lines = [head, "-" * len(head)]
-        for r in self.worst(limit):
+        shown = self.worst(limit)
+        lines = [f"{self._shown_text(len(shown))}:", head, "-" * len(head)]
+        for r in shown:
             mark = "  <-- first failure" if bad is not None and r.blob == bad.blob else ""
             flag = "" if r.passed else " FAIL"
             lines.append(
@@ -130,7 +144,7 @@ class Report:
                 lines.append(f"output {r.blob}: top-1 agreement {r.top1:.2f}{top5}")
         verdict = "EQUIVALENT" if self.passed else "NOT EQUIVALENT"
         lines.append(
-            f"{verdict}: {len(self.rows)} blobs compared against {self.reference}, "
+            f"{verdict}: {self._compared_text()} compared against {self.reference}, "
             f"worst relative error {max((r.max_rel for r in self.rows), default=0):.3g} "
             f"(rtol={self.tolerance.rtol:g}, atol={self.tolerance.atol:g}, "
             f"noise factor {self.tolerance.noise_factor:g}), "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from bounds import SMALL_NET_BOUND, assert_within, rel_linf
 from keras_helpers import convert_case, keras_blobs
 from netfiles import input_layer, write_net
 
@@ -53,10 +54,9 @@ def rand(*shape: int, seed: int = RNG_SEED, low: float = -2.0, high: float = 2.0
     return np.random.default_rng(seed).uniform(low, high, shape).astype(np.float32)
 
 
-def assert_close(actual: np.ndarray, expected: np.ndarray, tol: float = 1e-5) -> None:
-    """rel L-inf (to max|expected|) within ``tol``, shapes equal."""
+def assert_close(actual: np.ndarray, expected: np.ndarray, tol: float = SMALL_NET_BOUND) -> None:
+    """rel L-inf (to max|expected|) within ``tol``, shapes equal: by default the small-net float32
+    bound of ``tests/bounds.py`` (one Keras layer in float32 against a float64 expectation)."""
     expected = np.asarray(expected, np.float64)
     assert actual.shape == expected.shape, f"shape {actual.shape} != {expected.shape}"
-    scale = max(float(np.max(np.abs(expected))), 1e-30) if expected.size else 1.0
-    err = float(np.max(np.abs(actual - expected))) / scale if expected.size else 0.0
-    assert err <= tol, f"rel L-inf {err:.3g} > {tol}"
+    assert_within("small net", rel_linf(actual, expected), tol)

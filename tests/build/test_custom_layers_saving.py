@@ -25,7 +25,7 @@ def test_custom_layers_round_trip(tmp_path, suffix) -> None:
     built.model.save(path)
     loaded = keras.models.load_model(path, safe_mode=True, compile=False)
     feed = np.transpose(rand(2, 3, 4, 5, low=-1, high=1), (0, 2, 3, 1))
-    outs = built.model([feed]), loaded([feed])
+    outs = built.model(feed), loaded(feed)
     for a, b in zip(*(keras.tree.flatten(o) for o in outs)):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import LAYER_TOLERANCE, rel_linf
+from bounds import assert_within, rel_linf, rounding_bound
 from keras_helpers import convert_case, keras_blobs
 
 CASES = [
@@ -33,13 +33,14 @@ CASES = [
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_golden_case(case: str, golden_layer) -> None:
+def test_golden_case(case: str, golden_layer, golden_spreads) -> None:
     g = golden_layer(case)
     net, built = convert_case(g.prototxt, g.caffemodel, g.input_shapes)
+    spread = golden_spreads(g, net.reference)
     got = keras_blobs(built.model, built, net, g.inputs)
     for blob, expected in g.blobs.items():
         if blob in g.inputs:
             continue
         assert blob in got, f"golden blob '{blob}' has no Keras counterpart"
         err = rel_linf(got[blob], expected)
-        assert err <= LAYER_TOLERANCE, f"{case}: blob '{blob}' rel L-inf {err:.3g}"
+        assert_within(f"{case} keras {blob}", err, rounding_bound(spread[blob]))

@@ -47,7 +47,7 @@ def test_convert_fixture_writes_model_and_report(tmp_path) -> None:
         str(tmp_path / "r.md"),
     )
     assert result.exit_code == 0, result.output
-    assert "1 BatchNorm+Scale pairs fused" in result.output and "EQUIVALENT" in result.output
+    assert "1 BatchNorm+Scale pair fused" in result.output and "EQUIVALENT" in result.output
     assert out.exists()
     doc = json.loads(report.read_text())
     assert doc["passed"] is True and doc["exit_code"] == 0

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from conftest import REPO, SHARED
 from google.protobuf import text_format
+from pending import pending_in
+from refusals import check_parse_refusal
 
 from caffe2keras._proto import caffe_pb2
 from caffe2keras.errors import ParseError
@@ -47,8 +49,16 @@ def test_there_are_many_prototxts_to_compare() -> None:
 
 
 @pytest.mark.parametrize("path", _prototxts(), ids=lambda p: p.name)
-def test_every_prototxt_we_have_parses_fast_and_identically(path: Path) -> None:
+def test_every_prototxt_we_have_parses_fast_and_identically(path: Path, expected_refusal) -> None:
+    """A prototxt with fork fields that open issues add to our schema (``pending.py``) is
+    declined by the fast reader, refused by text_format naming one of them, and compared with
+    those fields blanked."""
     text = path.read_text(encoding="utf-8")
+    pending = pending_in(path)
+    if pending.fields:
+        assert _fast(text) is None
+        text = check_parse_refusal(text, pending)
+        expected_refusal(f"fast reader {path.parent.name}/{path.name}", pending)
     expected = _reference(text)
     assert expected is not None, f"{path} is not valid text format"
     assert _fast(text) == expected

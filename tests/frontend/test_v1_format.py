@@ -8,19 +8,25 @@ import json
 
 import numpy as np
 import pytest
-from conftest import LAYER_TOLERANCE, SHARED, layer_cases, rel_linf
+from bounds import assert_within, rel_linf, rounding_bound
+from conftest import SHARED, layer_cases
 from keras_helpers import convert_case, keras_blobs
 from legacy_nets import NotV1, make_caffemodel, v1_text
+from pending import pending_in
 
 from caffe2keras import api
 from caffe2keras.frontend.blobs import read_caffemodel
 
 
 def _v1_cases() -> list[str]:
-    """Golden cases whose types all have V1 enum values and V1 blob writers."""
+    """Golden cases whose types all have V1 enum values and V1 blob writers. Cases that wait for
+    an open issue (``pending.py``: fork and recurrent types, which V1 has no enum values for) are
+    left out here; the layer-golden sweeps check their refusals."""
     cases = []
     for case in layer_cases():
         root = SHARED / "golden" / "layers" / case
+        if pending_in(root / "net.prototxt"):
+            continue
         manifest = json.loads((root / "manifest.json").read_text())
         try:
             v1_text((root / "net.prototxt").read_text())
@@ -52,7 +58,7 @@ def test_the_v1_cases_cover_the_layer_families() -> None:
 
 
 @pytest.mark.parametrize("case", V1_CASES)
-def test_v1_net_equals_v2_net_and_caffe(case: str, golden_layer, tmp_path) -> None:
+def test_v1_net_equals_v2_net_and_caffe(case: str, golden_layer, golden_spreads, tmp_path) -> None:
     g = golden_layer(case)
     proto, model = _v1_files(g, tmp_path)
     assert "layers {" in proto.read_text() and "layer {" not in proto.read_text()
@@ -76,7 +82,8 @@ def test_v1_net_equals_v2_net_and_caffe(case: str, golden_layer, tmp_path) -> No
         if blob in g.inputs and blob not in got1:
             continue
         np.testing.assert_array_equal(got1[blob], got2[blob], err_msg=f"{case}: {blob}")
-        assert rel_linf(got1[blob], expected) <= LAYER_TOLERANCE, f"{case}: {blob}"
+        bound = rounding_bound(golden_spreads(g, net2.reference)[blob])
+        assert_within(f"{case} v1 {blob}", rel_linf(got1[blob], expected), bound)
         compared += 1
     assert compared >= 1
 

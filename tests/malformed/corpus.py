@@ -106,6 +106,22 @@ FILE_CASES: tuple[Case, ...] = (
         ("another model", "'conv1'", "match nothing"),
     ),
     Case(
+        "caffemodel of another net (most blob shapes differ)",
+        tiny(
+            swap(
+                "num_output: 8 kernel_size: 3 stride: 2", "num_output: 16 kernel_size: 3 stride: 2"
+            )
+        ),
+        3,
+        (
+            "{model}",
+            "(prototxt: {proto})",
+            "seems to belong to another net",
+            "5 of the 5",
+            "'conv1'",
+        ),
+    ),
+    Case(
         "layer with params but no blobs",
         tiny(PROTO, delete_layer("conv2")),
         3,

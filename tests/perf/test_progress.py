@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from caffe2keras import api
 from caffe2keras.cli import main
-from caffe2keras.progress import NullReporter, TerminalReporter, make_reporter
+from caffe2keras.runtime.progress import NullReporter, TerminalReporter, make_reporter
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = REPO / "fixtures" / "tiny"
@@ -75,7 +75,7 @@ def test_verbose_prints_step_times_on_stderr(tmp_path) -> None:
     assert result.exit_code == 0, result.output
     for step in STEPS:
         assert step in result.stderr
-    assert "10 Caffe layers, 10 blobs" in result.stderr
+    assert "10 Caffe layers, 10 learned blobs (weight arrays)" in result.stderr
     assert "\r" not in result.stderr  # not a terminal: details, no bar
     assert "converted 10 Caffe layers" in result.stdout
 

@@ -84,7 +84,7 @@ def test_the_keras_model_shuffles_like_caffe(tmp_path) -> None:
     x = np.random.default_rng(1).normal(size=(2, 5, 7, 4)).astype(np.float32)
     c = np.asarray(conv([x]))  # NHWC
     expected = np.maximum(c.reshape(2, 5, 7, 3, 2).swapaxes(3, 4).reshape(2, 5, 7, 6), 0)
-    np.testing.assert_array_equal(np.asarray(loaded([x])), expected)
+    np.testing.assert_array_equal(np.asarray(loaded(x)), expected)
 
 
 def test_a_bad_plugin_is_a_usage_error_naming_the_file(tmp_path) -> None:

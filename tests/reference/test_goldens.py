@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import LAYER_TOLERANCE, layer_cases, rel_linf, zoo_cases, zoo_tolerance
+from bounds import assert_within, rel_linf, rounding_bound, spreads, within
+from conftest import layer_cases, zoo_cases
+from pending import pending_in
+from refusals import check_load_refusal
 
 from caffe2keras.frontend.load import LoadOptions
 from caffe2keras.frontend.net import load_net
@@ -35,21 +38,43 @@ def worst_errors(graph: Graph, out: dict[str, np.ndarray], golden) -> dict[str, 
     return {name: rel_linf(out[graph.resolve(name)], want) for name, want in golden.blobs.items()}
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+def refused_as_expected(golden, expected_refusal) -> bool:
+    """True when the case waits for an open issue: then its refusal has been checked."""
+    pending = pending_in(golden.prototxt)
+    if not pending:
+        return False
+    check_load_refusal(golden.prototxt, golden.caffemodel, golden.input_shapes, pending)
+    expected_refusal(golden.root.name, pending)
+    return True
+
+
 @pytest.mark.parametrize("case", layer_cases())
-def test_layer_case(golden_layer, case: str, dtype) -> None:
+def test_layer_case(golden_layer, case: str, expected_refusal) -> None:
+    """float64 and float32 (Caffe's arithmetic) runs, every blob within the rounding bound of
+    its own measured float32 spread (``tests/bounds.py``)."""
     golden = golden_layer(case)
+    if refused_as_expected(golden, expected_refusal):
+        return
     graph = load_reference(golden)
-    out = run_reference(graph, golden.inputs, dtype)
-    assert all(v.dtype == np.dtype(dtype) for v in out.values())
-    errors = worst_errors(graph, out, golden)
-    bad = {k: v for k, v in errors.items() if v > LAYER_TOLERANCE}
-    assert not bad, f"{case}: blobs beyond {LAYER_TOLERANCE}: {bad}"
+    spread, out32, out64 = spreads(graph, golden.inputs, golden.blobs)
+    for dtype, out in ((np.float32, out32), (np.float64, out64)):
+        assert all(v.dtype == np.dtype(dtype) for v in out.values())
+        errors = worst_errors(graph, out, golden)
+        bounds = {k: rounding_bound(spread[k]) for k in errors}
+        what = f"{case} {np.dtype(dtype).name}"
+        bad = {
+            k: (v, bounds[k]) for k, v in errors.items() if not within(f"{what} {k}", v, bounds[k])
+        }
+        assert not bad, f"{what}: blobs beyond their bound (error, bound): {bad}"
 
 
 @pytest.mark.parametrize("case", layer_cases())
-def test_layer_case_shapes_agree_with_shape_rules(golden_layer, case: str) -> None:
+def test_layer_case_shapes_agree_with_shape_rules(
+    golden_layer, case: str, expected_refusal
+) -> None:
     golden = golden_layer(case)
+    if refused_as_expected(golden, expected_refusal):
+        return
     graph = load_reference(golden)
     out = run_reference(graph, golden.inputs)
     shapes = infer_shapes(graph)
@@ -59,21 +84,19 @@ def test_layer_case_shapes_agree_with_shape_rules(golden_layer, case: str) -> No
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", zoo_cases())
-def test_zoo_model(golden_zoo, case: str) -> None:
-    """float32 (Caffe's arithmetic) within the zoo bar; float64 within the bar or, in deep nets
-    that amplify rounding (ResNet-101/152), within 3x the float32-vs-float64 spread there."""
+def test_zoo_model(golden_zoo, case: str, expected_refusal) -> None:
+    """float32 (Caffe's arithmetic) and float64, every kept blob (outputs and deep intermediates
+    alike) within ROUNDING_MARGIN x its own float32 spread measured on this run, floored by the
+    golden's noise_floor (``tests/bounds.py``)."""
     golden = golden_zoo(case)
+    if refused_as_expected(golden, expected_refusal):
+        return
     graph = load_reference(golden)
-    tol = zoo_tolerance(golden)
-    out32 = run_reference(graph, golden.inputs, np.float32)
-    err32 = worst_errors(graph, out32, golden)
-    assert max(err32.values()) <= tol, f"float32: {err32} (tolerance {tol:.2e})"
-    out64 = run_reference(graph, golden.inputs, np.float64)
-    err64 = worst_errors(graph, out64, golden)
-    for name, err in err64.items():
-        blob = graph.resolve(name)
-        spread = rel_linf(out32[blob], out64[blob])
-        assert err <= max(tol, 3 * spread), f"float64 {name}: {err:.2e} (spread {spread:.2e})"
+    spread, out32, out64 = spreads(graph, golden.inputs, golden.blobs)
+    for label, out in (("float32", out32), ("float64", out64)):
+        for name, err in worst_errors(graph, out, golden).items():
+            bound = rounding_bound(spread[name], golden.noise_floor)
+            assert_within(f"{case} {label} {name} (spread {spread[name]:.2e})", err, bound)
 
 
 @pytest.mark.parametrize("case", OPENCV_CASES)
@@ -82,9 +105,10 @@ def test_opencv_agrees(golden_layer, case: str) -> None:
     cv2 = pytest.importorskip("cv2")
     golden = golden_layer(case)
     graph = load_reference(golden)
-    out = run_reference(graph, golden.inputs)
-    net = cv2.dnn.readNetFromCaffe(str(golden.prototxt), str(golden.caffemodel))
-    for name, value in golden.inputs.items():
-        net.setInput(value, name)
     (name,) = golden.meta["outputs"]  # the cases chosen have one output: net.forward()'s
-    assert rel_linf(net.forward(), out[graph.resolve(name)]) <= LAYER_TOLERANCE
+    spread, _, out = spreads(graph, golden.inputs, [name])
+    net = cv2.dnn.readNetFromCaffe(str(golden.prototxt), str(golden.caffemodel))
+    for input_name, value in golden.inputs.items():
+        net.setInput(value, input_name)
+    err = rel_linf(net.forward(), out[graph.resolve(name)])
+    assert_within(f"{case} opencv {name}", err, rounding_bound(spread[name]))

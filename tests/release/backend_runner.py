@@ -20,7 +20,9 @@ def run(job: dict[str, str]) -> None:
     model = keras.models.load_model(job["model"], safe_mode=True, compile=False)
     with np.load(job["inputs"]) as z:
         feed = [z[f"arr_{i}"] for i in range(len(z.files))]
-    outputs = model(feed, training=False)
+    # a single-input model takes a bare array (caffe2keras builds it with one bare input)
+    one = not isinstance(model.input, (list, tuple))
+    outputs = model(feed[0] if one else feed, training=False)
     flat = keras.tree.flatten(outputs)
     np.savez(job["outputs"], *[keras.ops.convert_to_numpy(o) for o in flat])
 

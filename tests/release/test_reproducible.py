@@ -93,7 +93,7 @@ def test_keras_archive_is_normalised_and_still_loads(tmp_path) -> None:
     api_model, _ = api.load_keras_model(
         out, api.load(TINY / "tiny.prototxt", TINY / "tiny.caffemodel")
     )
-    np.testing.assert_array_equal(np.asarray(loaded([x])), np.asarray(api_model([x])))
+    np.testing.assert_array_equal(np.asarray(loaded(x)), np.asarray(api_model(x)))
 
 
 def test_source_date_epoch_sets_the_saved_date(tmp_path, monkeypatch) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from bounds import log_report
 
 from caffe2keras import api
 from caffe2keras.families import dense, pooling
@@ -33,6 +34,8 @@ def assert_blamed(result: api.ConvertResult, layer: str) -> None:
 
 def test_baseline_passes(tmp_path) -> None:
     result = convert(TINY / "tiny.prototxt", TINY / "tiny.caffemodel", tmp_path)
+    assert result.report is not None
+    log_report("tiny", result.report)
     assert result.exit_code == 0 and result.written
 
 
