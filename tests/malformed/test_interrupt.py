@@ -83,11 +83,14 @@ def test_sigint_while_writing_leaves_nothing(tmp_path: Path, suffix: str) -> Non
 def python_sigint_handler():
     """Python's own SIGINT handler for the test, as in an interactive run (a background job
     inherits SIGINT ignored, and Python then leaves it ignored)."""
+    from caffe2keras import interrupts
+
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+        interrupts.clear()  # the test's Ctrl-C must not outlive it in this worker process
 
 
 @pytest.mark.usefixtures("python_sigint_handler")
