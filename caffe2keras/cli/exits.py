@@ -56,6 +56,7 @@ def _sigint_seen() -> Iterator[None]:
     may turn the KeyboardInterrupt into another exception (h5py does, mid-write), or drop it when
     it lands in a garbage-collector callback; :mod:`caffe2keras.runtime.interrupts` keeps the
     record."""
+    interrupts.clear()  # a record left by an earlier call in this process is not this run's
     main = threading.current_thread() is threading.main_thread()
     if not main or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
         yield
@@ -66,7 +67,6 @@ def _sigint_seen() -> Iterator[None]:
         raise KeyboardInterrupt
 
     previous_hook = sys.unraisablehook
-    interrupts.clear()
     signal.signal(signal.SIGINT, handler)
     sys.unraisablehook = interrupts.quiet_dropped_interrupts(previous_hook)
     try:

@@ -39,6 +39,13 @@ def big_caffemodel() -> bytes:
     return ld(100, layer)
 
 
+def _default_sigint() -> None:
+    """In the child, before exec: SIGINT back to its default action. A shell's background job
+    (``cmd &``, nohup) starts with SIGINT ignored, children inherit that, and Python then
+    installs no KeyboardInterrupt handler: the tests must not depend on how they were launched."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _partial_files(folder: Path) -> list[str]:
     return [name for name in os.listdir(folder) if "partial" in name]
 
@@ -57,6 +64,7 @@ def test_sigint_while_writing_leaves_nothing(tmp_path: Path, suffix: str) -> Non
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        preexec_fn=_default_sigint,
     )
     deadline = time.monotonic() + 300
     while not _partial_files(tmp_path) and proc.poll() is None and time.monotonic() < deadline:
@@ -71,6 +79,21 @@ def test_sigint_while_writing_leaves_nothing(tmp_path: Path, suffix: str) -> Non
     assert sorted(os.listdir(tmp_path)) == ["big.caffemodel", "big.prototxt"]
 
 
+@pytest.fixture
+def python_sigint_handler():
+    """Python's own SIGINT handler for the test, as in an interactive run (a background job
+    inherits SIGINT ignored, and Python then leaves it ignored)."""
+    from caffe2keras.runtime import interrupts
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        interrupts.clear()  # the test's Ctrl-C must not outlive it in this worker process
+
+
+@pytest.mark.usefixtures("python_sigint_handler")
 def test_ctrl_c_dropped_inside_a_gc_callback_still_writes_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
