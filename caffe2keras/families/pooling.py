@@ -238,6 +238,10 @@ def build_pooling(layer: Layer, inputs: list[Any], ctx: BuildContext) -> BuildRe
         raise UnsupportedParameterError(
             "STOCHASTIC pooling is not supported", layer=layer.name, field="pool"
         )
+    if len(layer.tops) > 1:  # never write the pooled values where the mask should be
+        raise UnsupportedParameterError(
+            "the max-index second top is not supported", layer=layer.name, field="top"
+        )
     if p.global_pooling:
         cls = (
             keras.layers.GlobalMaxPooling2D
@@ -245,7 +249,7 @@ def build_pooling(layer: Layer, inputs: list[Any], ctx: BuildContext) -> BuildRe
             else keras.layers.GlobalAveragePooling2D
         )
         y = cls(keepdims=True, name=ctx.names.make(layer.name))(inputs[0])
-        return BuildResult(outputs=tuple(y for _ in layer.tops))
+        return BuildResult(outputs=(y,))
     (oh, after_h, over_h), (ow, after_w, over_w) = (
         pool_geometry(h, p.kernel[0], p.stride[0], p.pad[0], p.ceil),
         pool_geometry(w, p.kernel[1], p.stride[1], p.pad[1], p.ceil),
@@ -264,4 +268,4 @@ def build_pooling(layer: Layer, inputs: list[Any], ctx: BuildContext) -> BuildRe
             y = _rescale_last(y, layer, ctx, 1, oh, p.kernel[0] / (p.kernel[0] - over_h))
         if over_w:
             y = _rescale_last(y, layer, ctx, 2, ow, p.kernel[1] / (p.kernel[1] - over_w))
-    return BuildResult(outputs=tuple(y for _ in layer.tops))
+    return BuildResult(outputs=(y,))
