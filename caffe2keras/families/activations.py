@@ -5,7 +5,7 @@ exactly; else :mod:`caffe2keras.layers`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from caffe2keras.frontend.params.registry import no_params, param_parser, require
 from caffe2keras.ir.graph import Layer, Shape
@@ -20,10 +20,6 @@ from caffe2keras.keras_model.registry import (
     builder,
 )
 from caffe2keras.layout import keras_axis
-
-if TYPE_CHECKING:
-    pass
-
 
 no_params("ReLU6", "Sigmoid", "TanH", "AbsVal", "BNLL")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from caffe2keras.families.activations import _one, affine
 from caffe2keras.frontend.params.registry import param_parser, require
@@ -19,9 +19,6 @@ from caffe2keras.keras_model.registry import (
     BuildResult,
     builder,
 )
-
-if TYPE_CHECKING:
-    pass
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ and builders."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from caffe2keras.errors import ValidationError
 from caffe2keras.frontend.params.registry import param_parser, require
@@ -20,9 +20,6 @@ from caffe2keras.keras_model.registry import (
     builder,
 )
 from caffe2keras.layout import keras_axis
-
-if TYPE_CHECKING:
-    pass
 
 
 @dataclass(frozen=True)

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from caffe2keras.frontend.params.registry import param_parser, require
 from caffe2keras.keras_model.registry import (
     describe,
 )
-
-if TYPE_CHECKING:
-    pass
-
 
 DATA_LAYER_TYPES = ("Data", "ImageData", "HDF5Data", "WindowData", "MemoryData", "DummyData")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from caffe2keras.errors import UnsupportedParameterError, ValidationError
 from caffe2keras.families.activations import affine
@@ -21,9 +21,6 @@ from caffe2keras.keras_model.registry import (
     builder,
 )
 from caffe2keras.layout import keras_axis
-
-if TYPE_CHECKING:
-    pass
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ and Silence. They have params, shape rules and reference ops, and no builder."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from caffe2keras.frontend.params.registry import no_params, param_parser, require
 from caffe2keras.ir.graph import Layer, Shape
@@ -16,10 +16,6 @@ from caffe2keras.ir.shapes.registry import (
 from caffe2keras.keras_model.registry import (
     describe,
 )
-
-if TYPE_CHECKING:
-    pass
-
 
 no_params("Split", "Silence")
 

@@ -13,7 +13,7 @@ the last window. Standard Keras pooling is 'valid' on an explicitly padded tenso
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from caffe2keras.errors import UnsupportedParameterError
 from caffe2keras.frontend.params.registry import param_parser, require
@@ -28,10 +28,6 @@ from caffe2keras.keras_model.registry import (
     BuildResult,
     builder,
 )
-
-if TYPE_CHECKING:
-    pass
-
 
 Pair = tuple[int, int]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from caffe2keras.errors import ValidationError
 from caffe2keras.families.combine import AxisParams
@@ -24,9 +24,6 @@ from caffe2keras.keras_model.registry import (
     builder,
 )
 from caffe2keras.layout import keras_axis
-
-if TYPE_CHECKING:
-    pass
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ Concatenate)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from caffe2keras.errors import UnsupportedParameterError, ValidationError
 from caffe2keras.frontend.params.registry import param_parser, require
@@ -23,9 +23,6 @@ from caffe2keras.keras_model.registry import (
     builder,
 )
 from caffe2keras.layout import keras_axis, keras_shape
-
-if TYPE_CHECKING:
-    pass
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,6 @@ def load() -> None:
     """Import every op module of this package once (each registers its ops as it is imported)."""
     if _LOADED:
         return
-    import importlib
-    import pkgutil
+    from caffe2keras.runtime.discovery import import_submodules
 
-    names = [info.name for info in pkgutil.iter_modules(__path__, prefix=f"{__name__}.")]
-    for name in names:
-        importlib.import_module(name)
-    _LOADED.extend(names)
+    _LOADED.extend(import_submodules(__name__, __path__))
