@@ -7,7 +7,6 @@ errors are instant.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import click
@@ -17,7 +16,6 @@ from caffe2keras.cli.exits import parse_npy, parse_shapes, run
 from caffe2keras.cli.inspect_command import inspect_command
 from caffe2keras.cli.options import CHECK_OPTIONS, NET_OPTIONS, output_options, with_options
 from caffe2keras.cli.outputs import record_manifest
-from caffe2keras.errors import UsageError
 from caffe2keras.runtime import paths
 
 
@@ -30,7 +28,6 @@ def _options(kw: dict[str, Any], **extra: Any) -> Any:
     from caffe2keras.verify.compare import Tolerance
     from caffe2keras.verify.images import image_options
 
-    _check_report_folders(kw)
     npy = parse_npy(kw["input_npy"])
     return ConvertOptions(
         input_shapes=parse_shapes(kw["input_shape"]),
@@ -54,14 +51,6 @@ def _reporter(kw: dict[str, Any]) -> Any:
     from caffe2keras.runtime.progress import make_reporter
 
     return make_reporter(quiet=kw["quiet"], verbose=kw.get("verbose", False))
-
-
-def _check_report_folders(kw: dict[str, Any]) -> None:
-    """Fail before any work when a report could not be written."""
-    for key in ("report_json", "report_md", "manifest"):
-        if kw.get(key) and not Path(kw[key]).absolute().parent.is_dir():
-            what = "manifest" if key == "manifest" else "report"
-            raise UsageError(f"the folder of the {what} '{kw[key]}' does not exist")
 
 
 def _write_reports(report: Any, kw: dict[str, Any]) -> None:
