@@ -42,7 +42,7 @@ NUMERIC_TESTS = (
     "tests/test_zoo.py",
     "tests/test_layer_goldens.py",
     "tests/test_bounds.py",
-    "tests/build/test_extra_goldens.py",
+    "tests/builders/test_extra_goldens.py",
     "tests/frontend/test_v1_format.py",
     "tests/verify",
     "tests/release/test_backends.py",

@@ -39,11 +39,11 @@ the measured spread at depth (ResNet-152 ``res4b34_branch2b``: spread 3.9e-4, bo
 Audit of the other numerical bounds in the suite (issue 11), and why each holds on any machine:
 
 - float32 against float32/float64 on real goldens and zoo models (``tests/reference``,
-  ``test_layer_goldens``, ``test_zoo``, ``build/test_extra_goldens``, ``frontend/test_v1_format``,
-  ``frontend/test_legacy_upgrade``, OpenCV/JAX/second-opinion agreement, keras2-weights on
-  DenseNet): :func:`rounding_bound` of the measured spread, as above.
+  ``test_layer_goldens``, ``test_zoo``, ``builders/test_extra_goldens``,
+  ``frontend/test_v1_format``, ``frontend/test_legacy_upgrade``, OpenCV/JAX/second-opinion
+  agreement, keras2-weights on DenseNet): :func:`rounding_bound` of the measured spread, as above.
 - Keras float32 against a float64 expectation on a small net of order-one values where no
-  spread is measured (``build/extra_nets.assert_close``, TF vs JAX/torch on the tiny and custom
+  spread is measured (``builders/extra_nets.assert_close``, TF vs JAX/torch on the tiny and custom
   nets, OpenCV/pycaffe on the tiny fixture): :data:`SMALL_NET_BOUND` (1e-5 = 84 float32 eps;
   such nets do tens of roundings per output).
 - The product's own verification (``caffe2keras/verify/compare.py``: max(rtol 1e-4, 4 x the
@@ -54,7 +54,7 @@ Audit of the other numerical bounds in the suite (issue 11), and why each holds 
   and closed forms of one to three IEEE operations (``reference/test_quirks``: rtol 1e-12 to
   1e-15, numpy's default 1e-7): correctly rounded double arithmetic, independent of BLAS.
 - Elementwise float32 Keras ops against closed forms (``test_quirks``: rtol/atol 1e-6 to 2e-5;
-  ``build/test_activations_extra``: rtol 1e-6; ``malformed/test_batchnorm_layouts``: 2e-5;
+  ``builders/test_activations_extra``: rtol 1e-6; ``malformed/test_batchnorm_layouts``: 2e-5;
   ``verify/test_images``: atol 1e-5 on values below 4.4, i.e. 40x half an ulp): a handful of
   correctly rounded float32 operations per element (<= 10 eps = 1.2e-6 relative), no BLAS
   reduction whose order a kernel could change.
