@@ -39,16 +39,7 @@ PENDING_TYPES: dict[str, int] = {
 }
 
 # LayerParameter fields (fork parameter messages) an open issue adds to proto/caffe.proto.
-PENDING_FIELDS: dict[str, int] = {
-    "norm_param": 13,
-    "prior_box_param": 13,
-    "detection_output_param": 13,
-    "upsample_param": 13,
-    "max_unpool_param": 13,
-    "bilinear_interpolate_param": 13,
-    "pixelshuffle_param": 13,
-    "pad_param": 13,
-}
+PENDING_FIELDS: dict[str, int] = {}
 
 # Features of supported types an open issue adds.
 POOLING_MASK = "Pooling mask top"
