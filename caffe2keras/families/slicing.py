@@ -174,7 +174,7 @@ def build_crop(layer: Layer, inputs: list[Any], ctx: BuildContext) -> BuildResul
     return BuildResult(outputs=(crop_keras(inputs[0], keras_shape(src), spans, layer, ctx, ""),))
 
 
-@builder("Permute", emits="Permute", notes="Caffe axis order kept")
+@builder("Permute", emits="Permute", notes="Caffe axis order kept", origin="SSD (weiliu89/caffe)")
 def build_permute(layer: Layer, inputs: list[Any], ctx: BuildContext) -> BuildResult:
     """SSD's Permute (order over Caffe axes, missing axes appended) as one Keras Permute between
     the Keras layouts of the bottom and the top."""

@@ -76,11 +76,14 @@ Emits = str | Mapping[str, str]
 @dataclass(frozen=True)
 class KerasInfo:
     """What a builder emits, declared next to it: ``emits`` (the general text, e.g. for the
-    README), ``refine`` (the text for one layer, when its params decide), ``notes`` (for docs)."""
+    README), ``refine`` (the text for one layer, when its params decide), ``notes`` (for docs),
+    ``origin`` (the Caffe fork that defines the type, e.g. ``"SSD (weiliu89/caffe)"``; empty for
+    BVLC Caffe's own types)."""
 
     emits: str
     refine: Callable[[Layer, list[Shape]], str] | None = None
     notes: str = ""
+    origin: str = ""
     module: str = ""  # the family module that declared it
 
     def describe(self, layer: Layer, bottoms: list[Shape]) -> str:
@@ -98,6 +101,7 @@ def builder(
     emits: Emits,
     refine: Callable[[Layer, list[Shape]], str] | None = None,
     notes: str = "",
+    origin: str = "",
 ) -> Callable[[B], B]:
     """Register a builder for the given layer types (V2 names) and what it emits; duplicates are
     errors."""
@@ -106,7 +110,9 @@ def builder(
         for name in type_names:
             register_builder(name, fn)
         _declare(
-            type_names, KerasInfo(emits="", refine=refine, notes=notes, module=fn.__module__), emits
+            type_names,
+            KerasInfo(emits="", refine=refine, notes=notes, origin=origin, module=fn.__module__),
+            emits,
         )
         return fn
 
@@ -118,11 +124,13 @@ def describe(
     emits: Emits,
     refine: Callable[[Layer, list[Shape]], str] | None = None,
     notes: str = "",
+    origin: str = "",
 ) -> None:
     """Declare what the given types become in Keras (builders do it through :func:`builder`;
     types the passes remove, or that become inputs, call this directly)."""
     module = sys._getframe(1).f_globals.get("__name__", "")
-    _declare(type_names, KerasInfo(emits="", refine=refine, notes=notes, module=module), emits)
+    info = KerasInfo(emits="", refine=refine, notes=notes, origin=origin, module=module)
+    _declare(type_names, info, emits)
 
 
 def _declare(type_names: tuple[str, ...], info: KerasInfo, emits: Emits) -> None:
