@@ -288,3 +288,38 @@ def test_an_omitted_clip_is_noted_in_inspect_and_the_report(tmp_path, clip) -> N
         assert noted == []
     else:
         assert len(noted) == 2 and all("'L'" in n and "weiliu89" in n for n in noted)
+
+
+@pytest.mark.parametrize(
+    "case,gap", [("priorbox_step", False), ("priorbox_imgsize", True), ("normalize_ssd", False)]
+)
+def test_the_opencv_second_opinion_on_the_ssd_goldens(golden_layer, tmp_path, case, gap) -> None:
+    """``convert --reference opencv``: OpenCV agrees on PriorBox (and Normalize) except where
+    it ignores img_h/img_w, which the report marks as a known gap instead of a failure."""
+    pytest.importorskip("cv2")
+    g = golden_layer(case)
+    opts = api.ConvertOptions(second_opinions=("opencv",))
+    result = api.convert(g.prototxt, g.caffemodel, tmp_path / "m.h5", opts)
+    assert result.exit_code == 0 and result.report is not None
+    (op,) = result.report.second_opinions
+    assert op.error is None
+    (row,) = [r for r in op.rows if r.blob == "out"]
+    if gap:
+        assert "OpenCV known gap" in op.gaps["out"] and "img_h" in op.gaps["out"]
+    else:
+        assert "out" not in op.gaps and row.passed
+        assert_within(f"{case} opencv", row.max_rel, SMALL_NET_BOUND)
+
+
+def test_inspect_says_what_each_ssd_layer_becomes(tmp_path) -> None:
+    text = prior_net("min_size: 4 max_size: 9 aspect_ratio: 2 clip: false") + (
+        'layer { name: "n" type: "Normalize" bottom: "f" top: "nf" '
+        "norm_param { across_spatial: false channel_shared: false } }\n"
+    )
+    proto, _ = write_net(tmp_path, text)
+    rows = {row.name: row for row in api.inspect(proto).layers}
+    # 1 x 2 cells, 4 priors each (min, sqrt(min * max), 2, 1/2)
+    assert rows["L"].keras.startswith("BatchConstant") and "8 priors" in rows["L"].keras
+    assert rows["L"].shapes == ((1, 2, 32),) and rows["L"].parameters == 0
+    assert "C per pixel" in rows["n"].keras and "per channel" in rows["n"].keras
+    assert rows["n"].parameters == 4
