@@ -7,7 +7,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
-from bounds import assert_within, rel_linf, rounding_bound
+from bounds import assert_within, rel_linf_each_sample, rounding_bound
 from conftest import layer_cases
 from keras_helpers import convert_case, keras_blobs, model_input
 from pending import pending_in
@@ -54,7 +54,7 @@ def test_layer_case_matches_caffe(
         if blob not in got and _fused_away(net, blob):
             continue  # e.g. a BatchNorm top consumed only by the Scale it was fused with
         assert blob in got, f"{case}: golden blob '{blob}' has no Keras counterpart"
-        err = rel_linf(got[blob], expected)
+        err = rel_linf_each_sample(got[blob], expected)
         assert_within(f"{case} keras {blob}", err, rounding_bound(spread[blob]))
         compared += 1
     assert compared >= 1

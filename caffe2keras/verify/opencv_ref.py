@@ -73,6 +73,10 @@ _GAPS: dict[str, tuple[Callable[[Any], bool], str]] = {
         lambda p: (p.base, p.scale, p.shift) != (-1.0, 1.0, 0.0),
         "its Log ignores base, scale and shift",
     ),
+    "PriorBox": (
+        lambda p: bool(p.img_h) or any(v != int(v) for v in (*p.min_sizes, *p.max_sizes)),
+        "its PriorBox ignores img_size/img_h/img_w and does not truncate sizes to integers",
+    ),
 }
 
 
