@@ -146,3 +146,8 @@ class TopK(keras.layers.Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "axis": self.axis, "k": self.k, "mode": self.mode}
+
+
+# Larger layers live in caffe2keras/keras_layers/ (one module per topic); importing them here
+# registers them, so ``import caffe2keras.layers`` stays all that a safe-mode load needs.
+from caffe2keras.keras_layers import detection as _detection  # noqa: E402, F401
