@@ -25,7 +25,6 @@ from pathlib import Path
 PENDING_TYPES: dict[str, int] = {
     "Normalize": 13,
     "PriorBox": 13,
-    "DetectionOutput": 13,
     "Upsample": 13,
     "MaxUnPool": 13,
     "BilinearInterpolate": 13,

@@ -64,6 +64,15 @@ def parse_detection_output(layer_pb: Any) -> DetectionOutputParams:
         "(weiliu89/caffe applies NMS with threshold 0.3, brocolli-caffe keeps every box); "
         "give nms_param { nms_threshold: ... } explicitly",
     )
+    # DecodeBBoxesAll skips the location label equal to background_label_id, and the shared
+    # location's label is -1: Caffe (and OpenCV) abort "Could not find location predictions".
+    require(
+        not (p.share_location and p.background_label_id == -1),
+        layer_pb,
+        "background_label_id",
+        "background_label_id -1 with share_location: Caffe aborts ('Could not find location "
+        "predictions for label -1'); use share_location: false for a net without background",
+    )
     nms = p.nms_param
     require(nms.nms_threshold >= 0, layer_pb, "nms_param.nms_threshold", "must be non-negative")
     require(0 < nms.eta <= 1, layer_pb, "nms_param.eta", f"must be in (0, 1], got {nms.eta}")
