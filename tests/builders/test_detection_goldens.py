@@ -131,10 +131,10 @@ def test_cli_verifies_a_detection_blob(tmp_path) -> None:
     for name, value in zip(("loc", "conf", "prior"), feed):
         np.save(tmp_path / f"{name}.npy", value)
         args += ["--input", f"{name}={tmp_path / name}.npy"]
-    args += ["--report", str(tmp_path / "r.json")]
+    args += ["--report", str(tmp_path / "r.json"), "--detection-rows", "0.98"]
     result = CliRunner().invoke(main, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    assert "detections det: 100.0% of rows match one to one" in result.output
+    assert "detections det: 100.0% of rows match one to one (required 98%)" in result.output
     blobs = json.loads((tmp_path / "r.json").read_text())["blobs"]
     blob = next(b for b in blobs if b["blob"] == "det")
     assert blob["rows_matched"] == 1.0 and blob["passed"]
