@@ -134,7 +134,7 @@ def _compare_detections(
 ) -> BlobComparison:
     """A detection blob: rows matched one to one (``detections.py``); the errors are those of the
     matched rows' scores and coordinates, the verdict the fraction matched."""
-    found = match_detections(keras, ref)
+    found = match_detections(keras, ref, tol.rtol)  # scores within --rtol (at least 1e-4)
     rows = caffe_rows(ref)
     ref_max = float(np.max(np.abs(rows))) if rows.size else 0.0
     max_abs = found.max_abs if found.matched or not rows.size else float("inf")

@@ -46,11 +46,12 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> float:
     return float(inter / union) if union > 0 else 0.0
 
 
-def rows_match(got: np.ndarray, want: np.ndarray) -> bool:
-    """One row against another: same image and label, score within SCORE_RTOL, IoU >= MIN_IOU."""
+def rows_match(got: np.ndarray, want: np.ndarray, score_rtol: float = SCORE_RTOL) -> bool:
+    """One row against another: same image and label, score within ``score_rtol`` (relative),
+    IoU >= MIN_IOU."""
     if got[0] != want[0] or got[1] != want[1]:
         return False
-    if abs(got[2] - want[2]) > SCORE_RTOL * max(abs(want[2]), 1e-30):
+    if abs(got[2] - want[2]) > score_rtol * max(abs(want[2]), 1e-30):
         return False
     return box_iou(got[3:], want[3:]) >= MIN_IOU
 
@@ -71,15 +72,16 @@ class RowMatch:
         return self.matched / most if most else 1.0
 
 
-def match_detections(got: np.ndarray, want: np.ndarray) -> RowMatch:
+def match_detections(got: np.ndarray, want: np.ndarray, score_rtol: float = SCORE_RTOL) -> RowMatch:
     """Match the rows of ``got`` to those of ``want`` one to one, keeping the order: each wanted
     row takes the first matching row after the previous match (a row missing on one side, as an
-    ill-conditioned score crossing a threshold makes, costs that row only)."""
+    ill-conditioned score crossing a threshold makes, costs that row only). ``score_rtol``: at
+    least SCORE_RTOL; more for a deep net whose float32 noise is larger."""
     g, w = caffe_rows(got), caffe_rows(want)
     start, matched, worst = 0, 0, 0.0
     for row in w:
         for j in range(start, len(g)):
-            if rows_match(g[j], row):
+            if rows_match(g[j], row, max(score_rtol, SCORE_RTOL)):
                 worst = max(worst, float(np.max(np.abs(g[j] - row))))
                 matched, start = matched + 1, j + 1
                 break
