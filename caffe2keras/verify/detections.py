@@ -35,6 +35,19 @@ def caffe_rows(blob: np.ndarray) -> np.ndarray:
     return empty
 
 
+def from_opencv(blob: np.ndarray, num: int) -> np.ndarray:
+    """OpenCV dnn's DetectionOutput top as Caffe's (1, 1, n, 7): OpenCV writes each image's rows
+    by decreasing score over all labels and fills the rest of its (1, 1, keep_top_k x N, 7) with
+    zeros; Caffe orders them by image, then label (stable: scores stay decreasing), and writes
+    [i, -1, ...] per image when the batch has no detection."""
+    rows = np.asarray(blob, dtype=np.float64).reshape(-1, 7)
+    rows = rows[np.any(rows != 0, axis=1)]
+    if not len(rows):
+        return caffe_rows(-np.ones((num, 1, 7)))[None, None]
+    order = np.lexsort((np.arange(len(rows)), rows[:, 1], rows[:, 0]))
+    return rows[order][None, None]
+
+
 def box_iou(a: np.ndarray, b: np.ndarray) -> float:
     """Plain IoU of two [xmin, ymin, xmax, ymax] boxes (1 for two identical empty boxes)."""
     if np.array_equal(a, b):

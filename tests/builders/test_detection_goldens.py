@@ -99,9 +99,9 @@ def opencv_rows(prototxt: Path, feed: list[np.ndarray]) -> np.ndarray:
     return out[np.lexsort((-out[:, 2], out[:, 1], out[:, 0]))]
 
 
-def test_opencv_agrees_on_a_random_head(tmp_path) -> None:
-    rng = np.random.default_rng(7)
-    p, c = 60, 4
+def random_head(p: int = 60, c: int = 4, seed: int = 7) -> list[np.ndarray]:
+    """(loc, conf, prior) of a random two-image SSD head: softmax scores, priors in the image."""
+    rng = np.random.default_rng(seed)
     centres = rng.uniform(0.1, 0.9, (p, 2))
     sizes = rng.uniform(0.05, 0.4, (p, 2))
     boxes = np.concatenate([centres - sizes / 2, centres + sizes / 2], 1)
@@ -109,16 +109,42 @@ def test_opencv_agrees_on_a_random_head(tmp_path) -> None:
     logits = rng.standard_normal((2, p, c)) * 2
     conf = (np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)).reshape(2, -1)
     loc = rng.standard_normal((2, p * 4)) * 0.5
-    feed = [a.astype(np.float32) for a in (loc, conf, prior)]
-    params = (
-        f"num_classes: {c} share_location: true background_label_id: 0 code_type: CENTER_SIZE "
-        "nms_param { nms_threshold: 0.45 top_k: 20 } keep_top_k: 30 confidence_threshold: 0.3"
-    )
-    got = detect(tmp_path, params, *feed)
+    return [a.astype(np.float32) for a in (loc, conf, prior)]
+
+
+# every field OpenCV requires spelled out (it has no proto defaults)
+OPENCV_PARAMS = (
+    "num_classes: 4 share_location: true background_label_id: 0 code_type: CENTER_SIZE "
+    "nms_param { nms_threshold: 0.45 top_k: 20 } keep_top_k: 30 confidence_threshold: 0.3"
+)
+
+
+def test_opencv_agrees_on_a_random_head(tmp_path) -> None:
+    feed = random_head()
+    got = detect(tmp_path, OPENCV_PARAMS, *feed)
     cv = opencv_rows(tmp_path / "net.prototxt", feed)
     found = match_detections(got.keras, cv.reshape(1, 1, -1, 7))
     assert len(cv) > 20 and found.matched == found.want_rows == found.got_rows, found
     assert found.max_abs <= SMALL_NET_BOUND * float(np.max(np.abs(cv))), found
+
+
+def test_opencv_second_opinion_compares_detection_rows(tmp_path) -> None:
+    pytest.importorskip("cv2")
+    from caffe2keras.cli import main
+
+    feed = random_head()
+    proto, model = write_net(tmp_path, detection_net(OPENCV_PARAMS, [f.shape for f in feed]))
+    args = ["convert", str(proto), str(model), "-o", str(tmp_path / "det.h5")]
+    for name, value in zip(("loc", "conf", "prior"), feed):
+        np.save(tmp_path / f"{name}.npy", value)
+        args += ["--input", f"{name}={tmp_path / name}.npy"]
+    args += ["--reference", "opencv", "--report", str(tmp_path / "r.json")]
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    opinion = json.loads((tmp_path / "r.json").read_text())["second_opinions"]["opencv"]
+    (blob,) = [b for b in opinion["blobs"] if b["blob"] == "det"]
+    assert blob["known_gap"] is None and blob["rows_matched"] == 1.0 and blob["passed"], blob
+    assert_within("opencv second opinion det", blob["max_rel"], SMALL_NET_BOUND)
 
 
 def test_cli_verifies_a_detection_blob(tmp_path) -> None:

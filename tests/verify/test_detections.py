@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 
 from caffe2keras.verify.compare import Tolerance, compare_blob
-from caffe2keras.verify.detections import MIN_IOU, SCORE_RTOL, caffe_rows, match_detections
+from caffe2keras.verify.detections import (
+    MIN_IOU,
+    SCORE_RTOL,
+    caffe_rows,
+    from_opencv,
+    match_detections,
+)
 
 ROWS = np.asarray(
     [
@@ -103,3 +109,34 @@ def test_compare_blob_exact_detections_pass() -> None:
     assert row.passed and row.rows_matched == 1.0 and row.max_abs == 0.0
     other = compare_blob("x", "x", "Convolution", keras(ROWS), keras(ROWS), Tolerance(), True)
     assert other.rows_matched is None  # only detection blobs are compared by rows
+
+
+def test_opencv_rows_become_caffe_rows() -> None:
+    l1_high, l1_low = [0, 1, 0.9, 0.1, 0.1, 0.5, 0.5], [0, 1, 0.8, 0.6, 0.6, 0.9, 0.9]
+    l2, other = [0, 2, 0.85, 0.2, 0.2, 0.4, 0.4], [1, 1, 0.95, 0.0, 0.0, 0.3, 0.3]
+    # OpenCV: each image's rows by decreasing score over all labels, then zero rows
+    opencv = np.zeros((1, 1, 6, 7))
+    opencv[0, 0, :4] = [l1_high, l2, l1_low, other]
+    # Caffe: by image, then label, scores decreasing within a label
+    want = np.asarray([l1_high, l1_low, l2, other])
+    np.testing.assert_array_equal(from_opencv(opencv, 2)[0, 0], want)
+
+
+def test_opencv_no_detection_is_caffe_no_detection() -> None:
+    want = np.asarray([[0, -1, -1, -1, -1, -1, -1], [1, -1, -1, -1, -1, -1, -1]], float)
+    np.testing.assert_array_equal(from_opencv(np.zeros((1, 1, 4, 7)), 2)[0, 0], want)
+
+
+def test_opencv_gap_for_eta(tmp_path) -> None:
+    from detection_nets import detection_net
+    from netfiles import write_net
+
+    from caffe2keras.frontend.load import LoadOptions
+    from caffe2keras.frontend.net import load_net
+    from caffe2keras.verify.opencv_ref import known_gaps
+
+    for eta, gap in ((1.0, False), (0.5, True)):
+        params = f"num_classes: 2 confidence_threshold: 0.1 nms_param {{ eta: {eta} }}"
+        proto, model = write_net(tmp_path, detection_net(params, [(1, 8), (1, 4), (1, 2, 8)]))
+        graph = load_net(proto, model, LoadOptions()).reference
+        assert ("det" in known_gaps(graph)) is gap
