@@ -216,3 +216,8 @@ class BatchConstant(keras.layers.Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "shape": self.constant_shape}
+
+
+# Larger layers live in caffe2keras/keras_layers/ (one module per topic); importing them here
+# registers them, so ``import caffe2keras.layers`` stays all that a safe-mode load needs.
+from caffe2keras.keras_layers import detection as _detection  # noqa: E402, F401

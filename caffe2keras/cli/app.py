@@ -33,7 +33,12 @@ def _options(kw: dict[str, Any], **extra: Any) -> Any:
         input_shapes=parse_shapes(kw["input_shape"]),
         phase=kw["phase"],
         stages=tuple(kw["stage"]),
-        tolerance=Tolerance(rtol=kw["rtol"], atol=kw["atol"], noise_factor=kw["noise_factor"]),
+        tolerance=Tolerance(
+            rtol=kw["rtol"],
+            atol=kw["atol"],
+            noise_factor=kw["noise_factor"],
+            detection_rows=kw["detection_rows"],
+        ),
         reference_dtype=kw["reference_dtype"],
         seed=kw["seed"],
         input_npy=npy,

@@ -63,6 +63,14 @@ CHECK_OPTIONS = (
         "float32 vs float64); 0 uses --rtol alone.",
     ),
     click.option(
+        "--detection-rows",
+        type=click.FloatRange(0.0, 1.0),
+        default=1.0,
+        show_default=True,
+        help="Detection blobs (DetectionOutput) pass when this fraction of their rows match "
+        "one to one (same image, label and order; score within 1e-4; box IoU >= 0.999).",
+    ),
+    click.option(
         "--reference-dtype",
         type=click.Choice(["float64", "float32"]),
         default="float64",

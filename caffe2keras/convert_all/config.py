@@ -33,6 +33,7 @@ OPTION_TYPES: dict[str, type | tuple[type, ...]] = {
     "rtol": (int, float),
     "atol": (int, float),
     "noise_factor": (int, float),
+    "detection_rows": (int, float),
     "reference_dtype": str,
     "seed": int,
     "batch": int,

@@ -58,6 +58,7 @@ def convert_options(spec: ModelSpec) -> Any:
         rtol=float(o.get("rtol", default.rtol)),
         atol=float(o.get("atol", default.atol)),
         noise_factor=float(o.get("noise_factor", default.noise_factor)),
+        detection_rows=float(o.get("detection_rows", default.detection_rows)),
     )
     return ConvertOptions(
         input_shapes=spec.input_shapes,

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from caffe2keras.verify.detections import DETECTION_TYPES, caffe_rows, match_detections
+
 
 @dataclass(frozen=True)
 class Tolerance:
@@ -16,11 +18,15 @@ class Tolerance:
     reference run in float32 and in float64: deep nets amplify rounding (ResNet-152 reaches
     ~4e-4 at its last blocks even in Caffe itself), so a fixed rtol alone would flag them.
     ``noise_factor`` 0 disables this and uses rtol alone.
+
+    Detection blobs (``caffe2keras/verify/detections.py``) are compared row by row instead: they
+    pass when at least ``detection_rows`` of their rows match one to one.
     """
 
     rtol: float = 1e-4
     atol: float = 0.0
     noise_factor: float = 4.0
+    detection_rows: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,7 @@ class BlobComparison:
     top5: float | None  # fraction whose top-5 sets agree
     passed: bool
     is_output: bool
+    rows_matched: float | None = None  # detection blobs: the fraction of rows matched one to one
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> float:
@@ -86,6 +93,8 @@ def compare_blob(
     noise: float = 0.0,
 ) -> BlobComparison:
     """All the numbers for one blob; a wrong shape is the worst mismatch there is."""
+    if layer_type in DETECTION_TYPES:
+        return _compare_detections(blob, layer, layer_type, keras, ref, tol, is_output, noise)
     allowed = max(tol.rtol, tol.noise_factor * noise)
     k = np.asarray(keras, dtype=np.float64)
     r = np.asarray(ref, dtype=np.float64)
@@ -120,6 +129,42 @@ def compare_blob(
         top5=top5,
         passed=same_shape and max_abs <= tol.atol + allowed * ref_max,
         is_output=is_output,
+    )
+
+
+def _compare_detections(
+    blob: str,
+    layer: str,
+    layer_type: str,
+    keras: np.ndarray,
+    ref: np.ndarray,
+    tol: Tolerance,
+    is_output: bool,
+    noise: float,
+) -> BlobComparison:
+    """A detection blob: rows matched one to one (``detections.py``); the errors are those of the
+    matched rows' scores and coordinates, the verdict the fraction matched."""
+    found = match_detections(keras, ref, tol.rtol)  # scores within --rtol (at least 1e-4)
+    rows = caffe_rows(ref)
+    ref_max = float(np.max(np.abs(rows))) if rows.size else 0.0
+    max_abs = found.max_abs if found.matched or not rows.size else float("inf")
+    return BlobComparison(
+        blob=blob,
+        layer=layer,
+        layer_type=layer_type,
+        shape=tuple(int(d) for d in np.shape(ref)),
+        max_abs=max_abs,
+        max_rel=max_abs / ref_max if ref_max > 0 else max_abs,
+        mean_abs=max_abs,
+        cosine=found.fraction,  # no cosine between row lists: the matched fraction stands in
+        ref_max=ref_max,
+        noise=noise,
+        allowed_rel=tol.rtol,
+        top1=None,
+        top5=None,
+        passed=found.fraction >= tol.detection_rows,
+        is_output=is_output,
+        rows_matched=found.fraction,
     )
 
 

@@ -10,7 +10,8 @@ is disabled too: it is less accurate than Caffe's im2col (6x the error on DenseN
 tops of multi-top layers (Slice) are not compared; their consumers are.
 
 Known gaps (parameters OpenCV 4.x reads but does not apply): LRN's ``k`` (OpenCV always adds 1),
-InnerProduct's ``transpose``, Log's ``base``/``scale``/``shift``. Such a layer's blob and every
+InnerProduct's ``transpose``, Log's ``base``/``scale``/``shift``, DetectionOutput's ``eta`` (and
+its ``confidence_threshold`` default, 0 instead of -FLT_MAX). Such a layer's blob and every
 blob computed from it are marked 'OpenCV known gap' and left out of the summary.
 """
 
@@ -26,6 +27,7 @@ import numpy as np
 from caffe2keras.errors import UsageError
 from caffe2keras.frontend.phase import NetState
 from caffe2keras.ir.graph import Graph
+from caffe2keras.verify.detections import DETECTION_TYPES, from_opencv
 from caffe2keras.verify.netdef import engine_runner
 from caffe2keras.verify.second import EngineRun, EngineRunner, downstream
 
@@ -77,6 +79,10 @@ _GAPS: dict[str, tuple[Callable[[Any], bool], str]] = {
         lambda p: bool(p.img_h) or any(v != int(v) for v in (*p.min_sizes, *p.max_sizes)),
         "its PriorBox ignores img_size/img_h/img_w and does not truncate sizes to integers",
     ),
+    "DetectionOutput": (
+        lambda p: p.eta < 1 or p.confidence_threshold < 0,
+        "its DetectionOutput ignores nms_param.eta and takes confidence_threshold 0 when unset",
+    ),
 }
 
 
@@ -125,6 +131,11 @@ def run_opencv(
     except cv2.error as exc:
         return EngineRun(engine, error=f"OpenCV's forward pass failed: {_first_line(exc)}")
     blobs = {blob: np.asarray(out) for blob, out in zip(found.values(), outs)}
+    num = next(iter(inputs.values())).shape[0] if inputs else 1
+    producers = graph.producers()
+    for blob in blobs:  # OpenCV's own row order and padding, as Caffe's rows
+        if producers[blob].type in DETECTION_TYPES:
+            blobs[blob] = from_opencv(blobs[blob], num)
     unmatched = [layer.name for layer in graph.layers if layer.tops and layer.tops[0] not in blobs]
     notes = []
     if unmatched:

@@ -142,6 +142,12 @@ class Report:
             if r.top1 is not None:
                 top5 = "" if r.top5 is None else f", top-5 agreement {r.top5:.2f}"
                 lines.append(f"output {r.blob}: top-1 agreement {r.top1:.2f}{top5}")
+        for r in self.rows:
+            if r.rows_matched is not None:
+                lines.append(
+                    f"detections {r.blob}: {r.rows_matched:.1%} of rows match one to one "
+                    f"(required {self.tolerance.detection_rows:.0%})"
+                )
         verdict = "EQUIVALENT" if self.passed else "NOT EQUIVALENT"
         lines.append(
             f"{verdict}: {self._compared_text()} compared against {self.reference}, "
