@@ -43,6 +43,9 @@ CUSTOM_LAYERS = (
     ("mvn", "MVN", "data", ""),
     ("am", "ArgMax", "data", "argmax_param { axis: 1 top_k: 2 }"),
     ("lrn", "LRN", "data", "lrn_param { local_size: 3 }"),
+    ("padc", "Pad", "data", "pad_param { pad_u: 1 pad_d: 2 pad_r: 1 pad_value: -0.5 }"),
+    ("padm", "Pad", "data", "pad_param { pad_type: REFLECT pad_u: 2 pad_l: 1 pad_r: 3 }"),
+    ("pade", "Pad", "data", "pad_param { pad_type: REPLICATE pad_d: 3 pad_l: 2 }"),
 )
 
 

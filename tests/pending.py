@@ -26,11 +26,6 @@ PENDING_TYPES: dict[str, int] = {
     "Upsample": 13,
     "MaxUnPool": 13,
     "BilinearInterpolate": 13,
-    "HardSwish": 13,
-    "HardSigmoid": 13,
-    "PixelShuffle": 13,
-    "Pad": 13,
-    "SPP": 13,
     "LSTM": 14,
     "Embed": 14,
 }

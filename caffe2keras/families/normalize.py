@@ -67,7 +67,7 @@ def _describe(layer: Layer, bottoms: list[Shape]) -> str:
 def build_normalize(layer: Layer, inputs: list[Any], ctx: BuildContext) -> BuildResult:
     """normalize_layer.cpp: norm = sqrt(sum of x^2 + eps) over C, H, W of each sample
     (across_spatial) or over C at each pixel; y = x / norm * scale."""
-    from caffe2keras.layers import ScaledL2Normalization
+    from caffe2keras.keras_layers.ssd import ScaledL2Normalization
 
     p = layer.params
     rank = len(ctx.bottom_shapes(layer)[0])

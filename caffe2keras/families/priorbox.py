@@ -228,7 +228,7 @@ def _describe(layer: Layer, bottoms: list[Shape]) -> str:
 )
 def build_prior_box(layer: Layer, inputs: list[Any], ctx: BuildContext) -> BuildResult:
     """prior_box_layer.cpp reads only its bottoms' shapes: the boxes are one constant."""
-    from caffe2keras.layers import BatchConstant
+    from caffe2keras.keras_layers.ssd import BatchConstant
 
     feature, image = ctx.bottom_shapes(layer)
     value = prior_boxes(layer.params, feature, image)[0]

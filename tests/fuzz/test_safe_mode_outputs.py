@@ -35,6 +35,8 @@ layer { name: "mvn" type: "MVN" bottom: "data" top: "mvn" }
 layer { name: "lrn" type: "LRN" bottom: "mvn" top: "lrn" lrn_param { local_size: 3 } }
 layer { name: "leaky" type: "ReLU" bottom: "lrn" top: "leaky" relu_param { negative_slope: -0.25 } }
 layer { name: "am" type: "ArgMax" bottom: "clip" top: "am" argmax_param { axis: 1 top_k: 2 } }
+layer { name: "pad" type: "Pad" bottom: "data" top: "pad"
+  pad_param { pad_type: REFLECT pad_u: 2 pad_l: 1 pad_r: 3 } }
 """
 
 LOADER = """\

@@ -88,3 +88,12 @@ def need_4d(layer: Layer, shape: Shape) -> None:
             layer=layer.name,
             field="bottom",
         )
+
+
+def spp_level(size: int, level: int) -> tuple[int, int]:
+    """(kernel = stride, pad) of SPP pyramid level ``level`` along an axis of ``size``
+    (``spp_layer.cpp`` GetPoolingParam): 2**level bins, kernel ceil(size / bins), and half the
+    shortfall kernel * bins - size (rounded up) as padding on each side."""
+    bins = 2**level
+    kernel = -(-size // bins)
+    return kernel, (kernel * bins - size + 1) // 2
