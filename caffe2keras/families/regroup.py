@@ -111,6 +111,9 @@ def build_shuffle_channel(layer: Layer, inputs: list[Any], ctx: BuildContext) ->
 
     shape = ctx.bottom_shapes(layer)[0]
     c, g = shape[1], layer.params.group
+    split: tuple[int, ...]
+    swap: tuple[int, ...]
+    back: tuple[int, ...]
     if len(shape) == 4:
         _, _, h, w = shape
         split, swap, back = (h, w, g, c // g), (1, 2, 4, 3), (h, w, c)
