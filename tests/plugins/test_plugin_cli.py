@@ -120,3 +120,20 @@ def test_inspect_loads_plugin_files_and_reads_their_custom_fields(tmp_path) -> N
     assert "reverse.py" in rows["reverse"]["keras"]
     assert rows["reverse"]["shapes"] == [[1, 6, 5, 7]]
     assert rows["relu"]["shapes"] == [[1, 6, 5, 7]]
+
+
+def test_a_plugin_for_a_type_now_built_in_is_a_usage_error(tmp_path) -> None:
+    # ShuffleChannel was this repository's plugin example before it was built in: an old copy of
+    # that plugin must fail clearly, naming the file and the type, not shadow the built-in.
+    old = tmp_path / "shuffle_channel.py"
+    old.write_text(
+        "from caffe2keras.plugins import register_layer\n"
+        "def part(*args):\n    raise AssertionError\n"
+        'register_layer("ShuffleChannel", params=part, shape=part, build=part, reference=part)\n'
+    )
+    proto, model = _files(tmp_path, REVERSE)
+    result = invoke("convert", proto, model, "-o", tmp_path / "o.h5", "--plugin", old)
+    assert result.exit_code == 2
+    assert "shuffle_channel.py" in result.output
+    assert "'ShuffleChannel' is already registered (built in)" in result.output
+    assert not (tmp_path / "o.h5").exists()
