@@ -10,7 +10,8 @@ is disabled too: it is less accurate than Caffe's im2col (6x the error on DenseN
 tops of multi-top layers (Slice) are not compared; their consumers are.
 
 Known gaps (parameters OpenCV 4.x reads but does not apply): LRN's ``k`` (OpenCV always adds 1),
-InnerProduct's ``transpose``, Log's ``base``/``scale``/``shift``. Such a layer's blob and every
+InnerProduct's ``transpose``, Log's ``base``/``scale``/``shift``, Reorg's ``reorg_param`` (its
+importer reads ``reorg_stride``, default 2, and has no ``reverse``). Such a layer's blob and every
 blob computed from it are marked 'OpenCV known gap' and left out of the summary.
 """
 
@@ -72,6 +73,10 @@ _GAPS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "Log": (
         lambda p: (p.base, p.scale, p.shift) != (-1.0, 1.0, 0.0),
         "its Log ignores base, scale and shift",
+    ),
+    "Reorg": (
+        lambda p: p.stride != 2 or p.reverse,
+        "its Reorg ignores reorg_param (always stride 2, never reverse)",
     ),
 }
 

@@ -201,3 +201,20 @@ def test_bad_params_name_layer_and_field(tmp_path, shape, ltype, params, top, fi
     with pytest.raises(ValidationError, match=match) as info:
         api.load(proto, model)
     assert info.value.layer == "lay" and info.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("params", "gap"),
+    [("reorg_param { stride: 2 }", False), ("reorg_param { stride: 2 reverse: true }", True)],
+)
+def test_opencv_second_opinion_flags_reorg_params_it_ignores(tmp_path, params, gap: bool) -> None:
+    pytest.importorskip("cv2")
+    proto, model = write_net(tmp_path, _net((2, 8, 4, 6), "Reorg", params))
+    options = api.ConvertOptions(second_opinions=("opencv",))
+    result = api.convert(proto, model, tmp_path / "m.h5", options)
+    assert result.exit_code == 0 and result.report is not None
+    (op,) = result.report.second_opinions
+    assert op.error is None
+    (row,) = [r for r in op.rows if r.layer_type == "Reorg"]
+    assert row.passed is not gap
+    assert ("OpenCV known gap" in op.gaps.get(row.blob, "")) is gap
