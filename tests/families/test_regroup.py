@@ -218,3 +218,24 @@ def test_opencv_second_opinion_flags_reorg_params_it_ignores(tmp_path, params, g
     (row,) = [r for r in op.rows if r.layer_type == "Reorg"]
     assert row.passed is not gap
     assert ("OpenCV known gap" in op.gaps.get(row.blob, "")) is gap
+
+
+def test_inspect_shows_the_rows_without_tensorflow(tmp_path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from caffe2keras.cli import main
+
+    text = input_layer((1, 8, 4, 6)) + (
+        'layer { name: "sh" type: "ShuffleChannel" bottom: "data" top: "sh" '
+        "shuffle_channel_param { group: 2 } }\n"
+        'layer { name: "rg" type: "Reorg" bottom: "sh" top: "rg" reorg_param { stride: 2 } }\n'
+    )
+    proto, _ = write_net(tmp_path, text)
+    result = CliRunner().invoke(main, ["inspect", str(proto), "--json"])
+    assert result.exit_code == 0, result.output
+    rows = {row["name"]: row for row in json.loads(result.output)["layers"]}
+    assert rows["sh"]["shapes"] == [[1, 8, 4, 6]] and rows["sh"]["keras"].startswith("Reshape")
+    assert rows["rg"]["shapes"] == [[1, 32, 2, 3]] and rows["rg"]["keras"].startswith("Permute")
+    assert rows["sh"]["parameters"] == rows["rg"]["parameters"] == 0
