@@ -4,11 +4,11 @@ A plugin is Python code the user names explicitly: a file given with ``--plugin 
 or an installed package that advertises the entry-point group ``caffe2keras.layers``. Model files
 never cause imports. A plugin calls :func:`register_layer` once per type::
 
-    register_layer("ShuffleChannel", params=..., shape=..., build=..., reference=...)
+    register_layer("Reverse", params=..., shape=..., build=..., reference=...)
 
 The contracts are the built-ins' (see CONTRIBUTING.md, "How to add a layer"), except that the
 params parser also receives the layer's fields that ``caffe.proto`` does not know, such as
-``shuffle_channel_param { group: 3 }``, as :class:`Fields`. ``examples/plugins/shuffle_channel.py``
+``reverse_param { axis: 1 }``, as :class:`Fields`. ``examples/plugins/reverse.py``
 is a complete plugin. Errors name the plugin; a failing plugin file registers nothing.
 """
 

@@ -1,7 +1,7 @@
 """Layer fields caffe.proto does not know, on layers of custom (non-built-in) types.
 
-A custom layer type usually comes with its own parameter message (ShuffleNet-Caffe's
-``shuffle_channel_param``), which our schema rejects. When protobuf rejects a prototxt, the loader
+A custom layer type usually comes with its own parameter message (the CRNN forks' Reverse:
+``reverse_param``), which our schema rejects. When protobuf rejects a prototxt, the loader
 asks :func:`split_custom_fields` to cut such fields out of the ``layer`` entries whose type is not
 built in (blanking them keeps every other line and column where it was), parses the rest strictly,
 and hands the cut fields to the type's plugin. A typo in a built-in layer stays an error.

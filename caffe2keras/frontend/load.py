@@ -20,6 +20,7 @@ from caffe2keras.errors import (
     ValidationError,
 )
 from caffe2keras.families.batchnorm import BatchNormParams
+from caffe2keras.families.fork_bn import BNParams
 from caffe2keras.frontend.fasttext import comment_start, parse_message
 from caffe2keras.frontend.params import registered_types
 from caffe2keras.frontend.phase import NetState, select_layers
@@ -176,6 +177,8 @@ def _params(layer_pb: Any, fields: Fields | None, state: NetState) -> Any:
     if isinstance(params, BatchNormParams) and params.use_global_stats is None:
         # batch_norm_layer.cpp: use_global_stats defaults to (phase == TEST)
         params = replace(params, use_global_stats=state.phase == "TEST")
+    if isinstance(params, BNParams):  # yjxiong's bn_layer.cpp: stored statistics in TEST
+        params = replace(params, test_phase=state.phase == "TEST")
     return params
 
 

@@ -1,7 +1,7 @@
 """A small, schema-free reader of protobuf text format, for layer fields our schema lacks.
 
-Custom layer types (plugins) carry their own parameter messages, e.g. ShuffleNet-Caffe's
-``shuffle_channel_param { group: 3 }``, which ``proto/caffe.proto`` cannot know. The loader parses
+Custom layer types (plugins) carry their own parameter messages, e.g. the CRNN forks'
+``reverse_param { axis: 1 }``, which ``proto/caffe.proto`` cannot know. The loader parses
 the prototxt with this reader only when protobuf rejects it, cuts such fields out of the layers of
 non-built-in types, and hands them to the plugin as :class:`Fields`. Grammar: protobuf's text
 format (``name: value``, ``name { ... }``, ``name < ... >``, ``name: [a, b]``, ``#`` comments,

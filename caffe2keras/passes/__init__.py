@@ -12,6 +12,7 @@ from collections.abc import Callable
 from caffe2keras.ir.graph import Graph
 from caffe2keras.passes import (
     checker,
+    fork_bn,
     fuse_bn_scale,
     identity,
     inplace,
@@ -25,6 +26,7 @@ Pass = Callable[[Graph], Graph]
 REFERENCE_PIPELINE: tuple[Pass, ...] = (
     support.run,  # first: one error listing every unsupported type, before anything else fails
     nvcaffe_bn.run,  # before inplace: its Scale writes the BatchNorm's top in place
+    fork_bn.run,  # before checker: settles which fork's blob layout the shape rule expects
     inplace.run,  # every later pass assumes one writer per blob
     checker.run,  # needs unique names for shapes; fits legacy blob shapes before anyone reads them
     identity.run,  # needs unique names to rewire consumers

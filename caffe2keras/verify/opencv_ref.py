@@ -11,7 +11,8 @@ tops of multi-top layers (Slice) are not compared; their consumers are.
 
 Known gaps (parameters OpenCV 4.x reads but does not apply): LRN's ``k`` (OpenCV always adds 1),
 InnerProduct's ``transpose``, Log's ``base``/``scale``/``shift``, DetectionOutput's ``eta`` (and
-its ``confidence_threshold`` default, 0 instead of -FLT_MAX). Such a layer's blob and every
+its ``confidence_threshold`` default, 0 instead of -FLT_MAX), Reorg's ``reorg_param`` (its
+importer reads ``reorg_stride``, default 2, and has no ``reverse``). Such a layer's blob and every
 blob computed from it are marked 'OpenCV known gap' and left out of the summary.
 """
 
@@ -82,6 +83,10 @@ _GAPS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "DetectionOutput": (
         lambda p: p.eta < 1 or p.confidence_threshold < 0,
         "its DetectionOutput ignores nms_param.eta and takes confidence_threshold 0 when unset",
+    ),
+    "Reorg": (
+        lambda p: p.stride != 2 or p.reverse,
+        "its Reorg ignores reorg_param (always stride 2, never reverse)",
     ),
 }
 

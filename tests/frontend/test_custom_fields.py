@@ -51,17 +51,17 @@ def test_reader_rejects_malformed_text(bad: str) -> None:
 def test_split_blanks_custom_fields_and_keeps_positions() -> None:
     text = (
         HEAD
-        + 'layer { name: "s" type: "ShuffleChannel" bottom: "data" top: "s"\n'
-        + "  shuffle_channel_param { group: 2 }\n  other: 3 }\n"
+        + 'layer { name: "s" type: "Reverse" bottom: "data" top: "s"\n'
+        + "  reverse_param { axis: 1 }\n  other: 3 }\n"
     )
     split = split_custom_fields(text, frozenset({"Input"}))
     assert split is not None and not split.misplaced
     assert len(split.text) == len(text) and split.text.count("\n") == text.count("\n")
     net = text_format.Parse(split.text, caffe_pb2.NetParameter())
-    assert net.layer[1].type == "ShuffleChannel"
+    assert net.layer[1].type == "Reverse"
     fields = split.fields[1]
-    assert fields.names() == ("shuffle_channel_param", "other")
-    assert fields.message("shuffle_channel_param").value("group") == 2
+    assert fields.names() == ("reverse_param", "other")
+    assert fields.message("reverse_param").value("axis") == 1
 
 
 def test_unknown_field_on_a_builtin_layer_is_a_parse_error_with_position(tmp_path) -> None:
@@ -93,9 +93,10 @@ def test_typo_inside_a_known_message_of_a_custom_layer_stays_an_error(tmp_path) 
 
 def test_custom_type_without_plugin_is_reported_as_unsupported(tmp_path) -> None:
     text = HEAD + (
-        'layer { name: "s" type: "ShuffleChannel" bottom: "data" top: "s" '
-        "shuffle_channel_param { group: 2 } }\n"
-        'layer { name: "u" type: "Upsample" bottom: "s" top: "u" upsample_param { scale: 2 } }\n'
+        'layer { name: "s" type: "Reverse" bottom: "data" top: "s" '
+        "reverse_param { axis: 1 } }\n"
+        'layer { name: "u" type: "PSROIPooling" bottom: "s" top: "u" '
+        "psroi_pooling_param { output_dim: 1 } }\n"
     )
     path = tmp_path / "n.prototxt"
     path.write_text(text)
@@ -103,4 +104,4 @@ def test_custom_type_without_plugin_is_reported_as_unsupported(tmp_path) -> None
     assert sorted(parsed.custom_fields) == [1, 2]
     with pytest.raises(UnsupportedLayersError) as info:
         load_net(path)
-    assert set(info.value.by_type) == {"ShuffleChannel", "Upsample"}
+    assert set(info.value.by_type) == {"Reverse", "PSROIPooling"}

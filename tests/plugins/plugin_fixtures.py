@@ -15,7 +15,7 @@ from caffe2keras.keras_model import registry as builders
 from caffe2keras.reference import registry as references
 
 REPO = Path(__file__).resolve().parents[2]
-EXAMPLE = REPO / "examples" / "plugins" / "shuffle_channel.py"
+EXAMPLE = REPO / "examples" / "plugins" / "reverse.py"
 
 
 @pytest.fixture

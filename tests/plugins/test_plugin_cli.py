@@ -1,5 +1,5 @@
 """Plugins end to end through the CLI: three unknown layer types fail together (exit 4, no
-output); the example ShuffleChannel plugin makes its type convert and verify (exit 0)."""
+output); the example Reverse plugin makes its type convert and verify (exit 0)."""
 
 from __future__ import annotations
 
@@ -19,16 +19,16 @@ CONV = (
     'layer { name: "conv" type: "Convolution" bottom: "data" top: "conv" '
     "convolution_param { num_output: 6 kernel_size: 3 pad: 1 } }\n"
 )
-SHUFFLE = (
-    'layer { name: "shuffle" type: "ShuffleChannel" bottom: "conv" top: "shuffle"\n'
-    "  shuffle_channel_param { group: 3 } }\n"
-    'layer { name: "relu" type: "ReLU" bottom: "shuffle" top: "shuffle" }\n'
+REVERSE = (
+    'layer { name: "reverse" type: "Reverse" bottom: "conv" top: "reverse"\n'
+    "  reverse_param { axis: 1 } }\n"
+    'layer { name: "relu" type: "ReLU" bottom: "reverse" top: "reverse" }\n'
 )
-OTHERS = (
-    'layer { name: "up" type: "Upsample" bottom: "shuffle" top: "up"\n'
-    "  upsample_param { scale: 2 } }\n"
-    'layer { name: "interp" type: "Interp" bottom: "up" top: "interp"\n'
-    "  interp_param { height: 9 } }\n"
+OTHERS = (  # fork types nothing builds in, with parameter messages caffe.proto lacks
+    'layer { name: "psroi" type: "PSROIPooling" bottom: "reverse" top: "psroi"\n'
+    "  psroi_pooling_param { output_dim: 6 group_size: 1 } }\n"
+    'layer { name: "bias" type: "BiasChannel" bottom: "psroi" top: "bias"\n'
+    "  bias_channel_param { bg_bias: 1 } }\n"
 )
 
 
@@ -43,52 +43,52 @@ def invoke(*args: str):
 
 
 def test_three_unknown_types_fail_in_one_message(tmp_path) -> None:
-    proto, model = _files(tmp_path, SHUFFLE + OTHERS)
+    proto, model = _files(tmp_path, REVERSE + OTHERS)
     out = tmp_path / "o.h5"
     result = invoke("convert", proto, model, "-o", out)
     assert result.exit_code == 4
     errors = [line for line in result.output.splitlines() if line.startswith("error:")]
     assert len(errors) == 1
-    for name in ("ShuffleChannel", "Upsample", "Interp", "'shuffle'", "'up'", "'interp'"):
+    for name in ("Reverse", "PSROIPooling", "BiasChannel", "'reverse'", "'psroi'", "'bias'"):
         assert name in errors[0]
     assert not out.exists()
 
 
 def test_the_plugin_handles_its_type_and_the_rest_stay_unsupported(tmp_path) -> None:
-    proto, model = _files(tmp_path, SHUFFLE + OTHERS)
+    proto, model = _files(tmp_path, REVERSE + OTHERS)
     result = invoke("convert", proto, model, "-o", tmp_path / "o.h5", "--plugin", EXAMPLE)
     assert result.exit_code == 4
-    assert "Upsample" in result.output and "Interp" in result.output
-    assert "ShuffleChannel" not in result.output
+    assert "PSROIPooling" in result.output and "BiasChannel" in result.output
+    assert "Reverse" not in result.output
 
 
 @pytest.mark.parametrize("suffix", [".h5", ".keras", ".weights.h5"])
 def test_with_the_plugin_the_net_converts_and_verifies(tmp_path, suffix: str) -> None:
-    proto, model = _files(tmp_path, SHUFFLE)
+    proto, model = _files(tmp_path, REVERSE)
     out = tmp_path / f"model{suffix}"
     result = invoke("convert", proto, model, "-o", out, "--plugin", EXAMPLE)
     assert result.exit_code == 0, result.output
-    assert "EQUIVALENT" in result.output and "ShuffleChannel" in result.output and out.exists()
+    assert "EQUIVALENT" in result.output and "Reverse" in result.output and out.exists()
     result = invoke("verify", proto, model, out, "--plugin", EXAMPLE)
     assert result.exit_code == 0, result.output
 
 
-def test_the_keras_model_shuffles_like_caffe(tmp_path) -> None:
+def test_the_keras_model_reverses_like_caffe(tmp_path) -> None:
     import keras
 
-    proto, model = _files(tmp_path, SHUFFLE)
+    proto, model = _files(tmp_path, REVERSE)
     out = tmp_path / "m.keras"
     assert invoke("convert", proto, model, "-o", out, "--plugin", EXAMPLE).exit_code == 0
     loaded = keras.models.load_model(out, safe_mode=True, compile=False)
     conv = keras.Model(loaded.inputs, loaded.get_layer("conv").output)
     x = np.random.default_rng(1).normal(size=(2, 5, 7, 4)).astype(np.float32)
     c = np.asarray(conv([x]))  # NHWC
-    expected = np.maximum(c.reshape(2, 5, 7, 3, 2).swapaxes(3, 4).reshape(2, 5, 7, 6), 0)
+    expected = np.maximum(c[..., ::-1], 0)  # Caffe's channel axis is Keras' last
     np.testing.assert_array_equal(np.asarray(loaded(x)), expected)
 
 
 def test_a_bad_plugin_is_a_usage_error_naming_the_file(tmp_path) -> None:
-    proto, model = _files(tmp_path, SHUFFLE)
+    proto, model = _files(tmp_path, REVERSE)
     bad = tmp_path / "my_layers.py"
     bad.write_text("import not_a_module_anywhere\n")
     result = invoke("convert", proto, model, "-o", tmp_path / "o.h5", "--plugin", bad)
@@ -104,19 +104,36 @@ def test_the_readme_plugin_example_works(tmp_path) -> None:
     code = section[section.index("```python\n") + 10 : section.index("```\n", 10)]
     plugin = tmp_path / "readme_plugin.py"
     plugin.write_text(code)
-    proto, model = _files(tmp_path, SHUFFLE)
+    proto, model = _files(tmp_path, REVERSE)
     result = invoke("convert", proto, model, "-o", tmp_path / "o.h5", "--plugin", plugin)
     assert result.exit_code == 0, result.output
 
 
 def test_inspect_loads_plugin_files_and_reads_their_custom_fields(tmp_path) -> None:
-    proto, _ = _files(tmp_path, SHUFFLE)
+    proto, _ = _files(tmp_path, REVERSE)
     result = invoke("inspect", proto, "--json")
-    assert result.exit_code == 4  # without the plugin ShuffleChannel is unsupported
+    assert result.exit_code == 4  # without the plugin Reverse is unsupported
     result = invoke("inspect", proto, "--json", "--plugin", EXAMPLE)
     assert result.exit_code == 0, result.output
     rows = {row["name"]: row for row in json.loads(result.output)["layers"]}
-    assert rows["shuffle"]["keras"].startswith("custom (plugin '")
-    assert "shuffle_channel.py" in rows["shuffle"]["keras"]
-    assert rows["shuffle"]["shapes"] == [[1, 6, 5, 7]]
+    assert rows["reverse"]["keras"].startswith("custom (plugin '")
+    assert "reverse.py" in rows["reverse"]["keras"]
+    assert rows["reverse"]["shapes"] == [[1, 6, 5, 7]]
     assert rows["relu"]["shapes"] == [[1, 6, 5, 7]]
+
+
+def test_a_plugin_for_a_type_now_built_in_is_a_usage_error(tmp_path) -> None:
+    # ShuffleChannel was this repository's plugin example before it was built in: an old copy of
+    # that plugin must fail clearly, naming the file and the type, not shadow the built-in.
+    old = tmp_path / "shuffle_channel.py"
+    old.write_text(
+        "from caffe2keras.plugins import register_layer\n"
+        "def part(*args):\n    raise AssertionError\n"
+        'register_layer("ShuffleChannel", params=part, shape=part, build=part, reference=part)\n'
+    )
+    proto, model = _files(tmp_path, REVERSE)
+    result = invoke("convert", proto, model, "-o", tmp_path / "o.h5", "--plugin", old)
+    assert result.exit_code == 2
+    assert "shuffle_channel.py" in result.output
+    assert "'ShuffleChannel' is already registered (built in)" in result.output
+    assert not (tmp_path / "o.h5").exists()

@@ -11,7 +11,7 @@ import pytest
 from plugin_fixtures import EXAMPLE, isolated_registries  # noqa: F401
 
 from caffe2keras import plugins
-from caffe2keras.errors import UsageError
+from caffe2keras.errors import UsageError, ValidationError
 from caffe2keras.frontend.params import parse_params, registered_types
 from caffe2keras.frontend.textproto import Fields, parse_text
 from caffe2keras.ir.graph import Layer
@@ -130,23 +130,29 @@ def test_missing_or_non_python_plugin_files(tmp_path) -> None:
         plugins.load_plugins([tmp_path / "x.txt"], entry_points=False)
 
 
-def test_the_example_plugin_registers_shuffle_channel() -> None:
+def test_the_example_plugin_registers_reverse() -> None:
     plugins.load_plugins([EXAMPLE], entry_points=False)
-    assert plugins.plugin_types() == {"ShuffleChannel"}
-    pb = SimpleNamespace(type="ShuffleChannel", name="s")
-    params = plugins.parse_layer_params(
-        pb, Fields(parse_text("shuffle_channel_param { group: 3 }"))
-    )
-    layer = Layer(name="s", type="ShuffleChannel", bottoms=("a",), tops=("b",), params=params)
-    x = np.arange(2 * 6 * 2 * 1, dtype=np.float32).reshape(2, 6, 2, 1)
-    op = lookup_reference_op("ShuffleChannel")
+    assert plugins.plugin_types() == {"Reverse"}
+    pb = SimpleNamespace(type="Reverse", name="r")
+    params = plugins.parse_layer_params(pb, Fields(parse_text("reverse_param { axis: 2 }")))
+    layer = Layer(name="r", type="Reverse", bottoms=("a",), tops=("b",), params=params)
+    x = np.arange(2 * 3 * 4 * 1, dtype=np.float32).reshape(2, 3, 4, 1)
+    op = lookup_reference_op("Reverse")
     assert op is not None
     (y,) = op(layer, [x], np.dtype(np.float32))
-    expected = np.empty_like(x)  # shuffle_channel_layer.cpp: channel i*(C/g)+j -> j*g+i
-    for i in range(3):
-        for j in range(2):
-            expected[:, j * 3 + i] = x[:, i * 2 + j]
+    expected = np.empty_like(x)  # reverse_layer.cpp: position i along the axis -> L - 1 - i
+    for i in range(4):
+        expected[:, :, 3 - i] = x[:, :, i]
     np.testing.assert_array_equal(y, expected)
+
+
+@pytest.mark.parametrize("text", ["", "reverse_param { axis: 0 }", "reverse_param { axis: -1 }"])
+def test_the_example_plugin_refuses_a_missing_or_batch_axis(text: str) -> None:
+    plugins.load_plugins([EXAMPLE], entry_points=False)
+    pb = SimpleNamespace(type="Reverse", name="rev")
+    with pytest.raises(ValidationError) as info:
+        plugins.parse_layer_params(pb, Fields(parse_text(text)))
+    assert "rev" in str(info.value) and "reverse_param.axis" in str(info.value)
 
 
 class _EntryPoint:
