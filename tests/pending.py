@@ -26,9 +26,6 @@ PENDING_TYPES: dict[str, int] = {
     "Normalize": 13,
     "PriorBox": 13,
     "DetectionOutput": 13,
-    "Upsample": 13,
-    "MaxUnPool": 13,
-    "BilinearInterpolate": 13,
     "HardSwish": 13,
     "HardSigmoid": 13,
     "PixelShuffle": 13,
@@ -43,7 +40,7 @@ PENDING_FIELDS: dict[str, int] = {}
 
 # Features of supported types an open issue adds.
 POOLING_MASK = "Pooling mask top"
-PENDING_FEATURES: dict[str, int] = {POOLING_MASK: 13}
+PENDING_FEATURES: dict[str, int] = {}  # Pooling mask top: landed (issue 13)
 
 
 @dataclass(frozen=True)
