@@ -18,6 +18,7 @@ a bias-free, frozen ``Dense`` along W, then along H (the order of the forks' own
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -72,13 +73,17 @@ def parse_bilinear(layer_pb: Any) -> BilinearParams:
 def bilinear_out(layer: Layer, bottom: Shape) -> Pair:
     """The output (H, W): dst_h/dst_w (the bottom's where missing) or int(size * scale_factor)
     in float32, as C++ ``int(int * float)``."""
-    import numpy as np
-
     p = layer.params
-    if p.scale_factor is not None:
-        f = np.float32(p.scale_factor)
-        return int(np.float32(bottom[2]) * f), int(np.float32(bottom[3]) * f)
+    if p.scale_factor is not None:  # no numpy here: inspect runs shape rules
+        return int(_f32(bottom[2] * _f32(p.scale_factor))), int(
+            _f32(bottom[3] * _f32(p.scale_factor))
+        )
     return (p.dst_h or bottom[2], p.dst_w or bottom[3])
+
+
+def _f32(value: float) -> float:
+    """``value`` rounded to float32 (to nearest, as a C++ float product is)."""
+    return float(struct.unpack("f", struct.pack("f", value))[0])
 
 
 @shape_rule("BilinearInterpolate")
@@ -234,9 +239,21 @@ def _separable(
     return BuildResult(outputs=(y,), weights=tuple(weights))
 
 
+def _describe_bilinear(layer: Layer, bottoms: list[Shape]) -> str:
+    h, w = bilinear_out(layer, bottoms[0])
+    mode = "align corners" if layer.params.align_corners else "half-pixel"
+    return f"Permute + Dense (bilinear to {h}x{w}, {mode})"
+
+
+def _describe_interp(layer: Layer, bottoms: list[Shape]) -> str:
+    h, w = interp_out(layer, bottoms[0])
+    return f"Permute + Dense (bilinear to {h}x{w}, align corners)"
+
+
 @builder(
     "BilinearInterpolate",
     emits="Permute + Dense (constant interpolation matrices, frozen)",
+    refine=_describe_bilinear,
     notes="`dst_h`/`dst_w` or `scale_factor`; `align_corners` true and false, with "
     "brocolli-caffe's coordinate arithmetic",
     origin="brocolli-caffe",
@@ -253,6 +270,7 @@ def build_bilinear(layer: Layer, inputs: list[Any], ctx: BuildContext) -> BuildR
 @builder(
     "Interp",
     emits="Permute + Dense (constant interpolation matrices, frozen)",
+    refine=_describe_interp,
     notes="align-corners bilinear; `height`/`width`, `zoom_factor`, `shrink_factor` (PSPNet's "
     "order of precedence), cropping `pad_beg`/`pad_end`",
     origin="PSPNet (hszhao/PSPNet)",

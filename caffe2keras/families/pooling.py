@@ -212,7 +212,8 @@ def _describe_pooling(layer: Layer, bottoms: list[Shape]) -> str:
     if p.global_pooling:
         return f"Global{kind}Pooling2D"
     pad = " (+ padding)" if any(p.pad) else ""
-    return f"{kind}Pooling2D{pad}"
+    mask = " + MaxPoolMask (custom, keras.ops: the mask top)" if len(layer.tops) > 1 else ""
+    return f"{kind}Pooling2D{pad}{mask}"
 
 
 @builder(
