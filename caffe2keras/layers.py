@@ -153,3 +153,4 @@ class TopK(keras.layers.Layer):
 from caffe2keras.keras_layers import detection as _detection  # noqa: E402, F401
 from caffe2keras.keras_layers import padding as _padding  # noqa: E402, F401
 from caffe2keras.keras_layers import ssd as _ssd  # noqa: E402, F401
+from caffe2keras.keras_layers import unpooling as _unpooling  # noqa: E402, F401

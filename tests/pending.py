@@ -23,9 +23,6 @@ from pathlib import Path
 
 # Layer types an open issue adds -> the issue number.
 PENDING_TYPES: dict[str, int] = {
-    "Upsample": 13,
-    "MaxUnPool": 13,
-    "BilinearInterpolate": 13,
     "LSTM": 14,
     "Embed": 14,
 }
@@ -35,7 +32,7 @@ PENDING_FIELDS: dict[str, int] = {}
 
 # Features of supported types an open issue adds.
 POOLING_MASK = "Pooling mask top"
-PENDING_FEATURES: dict[str, int] = {POOLING_MASK: 13}
+PENDING_FEATURES: dict[str, int] = {}  # Pooling mask top: landed (issue 13)
 
 
 @dataclass(frozen=True)

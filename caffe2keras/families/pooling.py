@@ -12,7 +12,7 @@ the last window. Standard Keras pooling is 'valid' on an explicitly padded tenso
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from caffe2keras.errors import UnsupportedParameterError
@@ -212,7 +212,8 @@ def _describe_pooling(layer: Layer, bottoms: list[Shape]) -> str:
     if p.global_pooling:
         return f"Global{kind}Pooling2D"
     pad = " (+ padding)" if any(p.pad) else ""
-    return f"{kind}Pooling2D{pad}"
+    mask = " + MaxPoolMask (custom, keras.ops: the mask top)" if len(layer.tops) > 1 else ""
+    return f"{kind}Pooling2D{pad}{mask}"
 
 
 @builder(
@@ -222,7 +223,8 @@ def _describe_pooling(layer: Layer, bottoms: list[Shape]) -> str:
     notes="MAX/AVE; Caffe's ceil rounding (`ceil_mode: false` or `round_mode: FLOOR` for floor) "
     "and clip rule; MAX never sees padding as a value (zero padding only for provably "
     "non-negative inputs, else edge replication); AVE divisor clipped as Caffe does; "
-    "global pooling",
+    "global pooling; MAX's second top, the mask (plane index of each window's first maximum: "
+    "MaxPoolMask, custom, keras.ops)",
 )
 def build_pooling(layer: Layer, inputs: list[Any], ctx: BuildContext) -> BuildResult:
     """MAX or AVE pooling (global pooling = a window of the whole input)."""
@@ -234,10 +236,13 @@ def build_pooling(layer: Layer, inputs: list[Any], ctx: BuildContext) -> BuildRe
         raise UnsupportedParameterError(
             "STOCHASTIC pooling is not supported", layer=layer.name, field="pool"
         )
-    if len(layer.tops) > 1:  # never write the pooled values where the mask should be
-        raise UnsupportedParameterError(
-            "the max-index second top is not supported", layer=layer.name, field="top"
-        )
+    if len(layer.tops) > 1:  # the mask top (families/unpooling.py)
+        from caffe2keras.families.unpooling import pool_mask
+
+        _, _, oh, ow = ctx.shapes[layer.tops[1]]
+        mask = pool_mask(layer, inputs[0], ctx, (oh, ow))
+        y = build_pooling(replace(layer, tops=layer.tops[:1]), inputs, ctx).outputs[0]
+        return BuildResult(outputs=(y, mask))
     if p.global_pooling:
         cls = (
             keras.layers.GlobalMaxPooling2D

@@ -9,10 +9,11 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from caffe2keras.errors import UnsupportedParameterError, ValidationError
+from caffe2keras.errors import ValidationError
 from caffe2keras.ir.graph import Layer
 from caffe2keras.ir.shapes.geometry import pool_out
 from caffe2keras.reference.ops.common import FLT_MAX, need_4d
+from caffe2keras.reference.ops.unpooling import max_mask
 from caffe2keras.reference.registry import reference_op
 
 Pair = tuple[int, int]
@@ -93,15 +94,19 @@ def stochastic_pool_test(x: np.ndarray, kernel: Pair, stride: Pair, out: Pair) -
 
 @reference_op("Pooling")
 def pooling(layer: Layer, inputs: list[np.ndarray], dtype: np.dtype) -> list[np.ndarray]:
-    """One Pooling layer; a second top (Caffe's max-index mask) is not supported."""
+    """One Pooling layer (and, for MAX, Caffe's max-index mask as a second top)."""
     x = inputs[0]
     need_4d(layer, x)
-    if len(layer.tops) != 1:
-        raise UnsupportedParameterError(
-            "the max-index second top is not supported", layer=layer.name, field="top"
-        )
     kernel, stride, pad, out = pool_geometry(layer, x.shape[2], x.shape[3])
     method = layer.params.method
+    if len(layer.tops) > 1:  # the mask top (pooling_layer.cpp: MaxTopBlobs is 2 for MAX only)
+        if method != "MAX":
+            raise ValidationError(
+                f"only MAX pooling has a mask top (the pool method is {method})",
+                layer=layer.name,
+                field="top",
+            )
+        return [max_pool(x, kernel, stride, pad, out), max_mask(x, kernel, stride, pad, out)]
     if method == "MAX":
         return [max_pool(x, kernel, stride, pad, out)]
     if method == "AVE":
