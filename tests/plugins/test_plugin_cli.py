@@ -24,11 +24,9 @@ SHUFFLE = (
     "  shuffle_channel_param { group: 3 } }\n"
     'layer { name: "relu" type: "ReLU" bottom: "shuffle" top: "shuffle" }\n'
 )
-OTHERS = (
-    'layer { name: "up" type: "Upsample" bottom: "shuffle" top: "up"\n'
-    "  upsample_param { scale: 2 } }\n"
-    'layer { name: "interp" type: "Interp" bottom: "up" top: "interp"\n'
-    "  interp_param { height: 9 } }\n"
+OTHERS = (  # fork types no issue adds
+    'layer { name: "roi" type: "ROIAlign" bottom: "shuffle" top: "roi" }\n'
+    'layer { name: "corr" type: "Correlation" bottom: "roi" top: "corr" }\n'
 )
 
 
@@ -49,7 +47,7 @@ def test_three_unknown_types_fail_in_one_message(tmp_path) -> None:
     assert result.exit_code == 4
     errors = [line for line in result.output.splitlines() if line.startswith("error:")]
     assert len(errors) == 1
-    for name in ("ShuffleChannel", "Upsample", "Interp", "'shuffle'", "'up'", "'interp'"):
+    for name in ("ShuffleChannel", "ROIAlign", "Correlation", "'shuffle'", "'roi'", "'corr'"):
         assert name in errors[0]
     assert not out.exists()
 
@@ -58,7 +56,7 @@ def test_the_plugin_handles_its_type_and_the_rest_stay_unsupported(tmp_path) -> 
     proto, model = _files(tmp_path, SHUFFLE + OTHERS)
     result = invoke("convert", proto, model, "-o", tmp_path / "o.h5", "--plugin", EXAMPLE)
     assert result.exit_code == 4
-    assert "Upsample" in result.output and "Interp" in result.output
+    assert "ROIAlign" in result.output and "Correlation" in result.output
     assert "ShuffleChannel" not in result.output
 
 
