@@ -71,7 +71,8 @@ def test_nearest_types(typed: str, meant: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "fork_type", ["ShuffleChannel", "HardSigmoid", "ROIPooling", "DepthwiseConvolution", "Upsample"]
+    "fork_type",
+    ["ShuffleChannel", "PSROIPooling", "ROIPooling", "DepthwiseConvolution", "Upsample"],
 )
 def test_other_types_are_not_taken_for_typos(fork_type: str) -> None:
     # a fork's type that contains or resembles a known name is another type, not a misspelling
