@@ -44,7 +44,7 @@ def nearest_types(unknown: str, limit: int = 1) -> list[str]:
     found: list[str] = []
     for spelling in close:
         # a known name inside the unknown one is another type, not a typo: ROIPooling is not a
-        # misspelt Pooling, nor HardSigmoid a Sigmoid
+        # misspelt Pooling, nor DeformableConvolution a Convolution
         if spelling in key:
             continue
         if known[spelling] not in found:
