@@ -4,7 +4,8 @@ Both are separable: out = A_h . x . A_w^T per (N, C) plane, with constant matric
 hold the (at most two) interpolation weights of each output row/column, computed with the
 fork's float32 coordinate arithmetic. Keras' resize has no align-corners mode, so each matrix is
 a bias-free, frozen ``Dense`` along W, then along H (the order of the forks' own sums), between
-``Permute`` layers: standard layers, exact.
+``Permute`` layers: standard layers, exact for finite inputs (an inf or NaN input spreads NaN
+along its whole row/column through the matrices' zeros, where the forks touch four neighbours).
 
 - ``BilinearInterpolate`` (``bilinear_interpolate_layer.cpp``): size ``dst_h``/``dst_w`` (a
   missing one keeps the bottom's) or ``int(bottom * scale_factor)``; source coordinate
