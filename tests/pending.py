@@ -30,10 +30,6 @@ PENDING_TYPES: dict[str, int] = {
 # LayerParameter fields (fork parameter messages) an open issue adds to proto/caffe.proto.
 PENDING_FIELDS: dict[str, int] = {}
 
-# Features of supported types an open issue adds.
-POOLING_MASK = "Pooling mask top"
-PENDING_FEATURES: dict[str, int] = {}  # Pooling mask top: landed (issue 13)
-
 
 @dataclass(frozen=True)
 class LayerText:
@@ -80,56 +76,23 @@ def field_known(field_name: str) -> bool:
     return field_name in caffe_pb2.LayerParameter.DESCRIPTOR.fields_by_name
 
 
-@cache
-def pooling_mask_supported() -> bool:
-    """Whether the reference computes Pooling's second top (the max mask): probed live."""
-    import numpy as np
-
-    from caffe2keras._proto import caffe_pb2
-    from caffe2keras.errors import UnsupportedParameterError
-    from caffe2keras.families.pooling import parse_pooling
-    from caffe2keras.ir.graph import Graph, InputSpec, Layer
-    from caffe2keras.reference import run_reference
-
-    proto = caffe_pb2.LayerParameter(name="pool", type="Pooling")
-    proto.pooling_param.kernel_size = 2
-    proto.pooling_param.stride = 2
-    layer = Layer("pool", "Pooling", ("x",), ("out", "mask"), parse_pooling(proto))
-    graph = Graph("probe", (InputSpec("x", (1, 1, 4, 4)),), (layer,), ("out", "mask"))
-    try:
-        run_reference(graph, {"x": np.arange(16.0).reshape(1, 1, 4, 4)})
-    except UnsupportedParameterError:
-        return False
-    return True
-
-
-FEATURE_SUPPORTED = {POOLING_MASK: pooling_mask_supported}
-
-
-def _uses_feature(feature: str, layer: LayerText) -> bool:
-    if feature == POOLING_MASK:
-        return layer.type in ("Pooling", "POOLING") and len(layer.tops) > 1
-    raise KeyError(feature)
-
-
 @dataclass(frozen=True)
 class Pending:
     """What a prototxt needs that open issues will add: name -> the layers that use it."""
 
     types: dict[str, tuple[str, ...]] = field(default_factory=dict)
     fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    features: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
-        return bool(self.types or self.fields or self.features)
+        return bool(self.types or self.fields)
 
     @property
     def issues(self) -> tuple[int, ...]:
         found = {PENDING_TYPES[t] for t in self.types} | {PENDING_FIELDS[f] for f in self.fields}
-        return tuple(sorted(found | {PENDING_FEATURES[f] for f in self.features}))
+        return tuple(sorted(found))
 
     def describe(self) -> str:
-        parts = [f"{k} ({', '.join(v)})" for k, v in {**self.types, **self.features}.items()]
+        parts = [f"{k} ({', '.join(v)})" for k, v in self.types.items()]
         parts += [f"field {k}" for k in self.fields]
         issues = ", ".join(str(i) for i in self.issues)
         return f"{'; '.join(parts)} [issue {issues}]"
@@ -139,21 +102,17 @@ def pending_in_text(text: str) -> Pending:
     """What of the pending tables ``text`` uses and the live registries still lack."""
     types: dict[str, list[str]] = {}
     fields: dict[str, list[str]] = {}
-    features: dict[str, list[str]] = {}
     for layer in read_layers(text):
         if layer.type in PENDING_TYPES and not type_supported(layer.type):
             types.setdefault(layer.type, []).append(layer.name)
         for fname in dict.fromkeys(f for f, _, _ in layer.fields):
             if fname in PENDING_FIELDS and not field_known(fname):
                 fields.setdefault(fname, []).append(layer.name)
-        for feature, supported in FEATURE_SUPPORTED.items():
-            if _uses_feature(feature, layer) and not supported():
-                features.setdefault(feature, []).append(layer.name)
 
     def frozen(d: dict[str, list[str]]) -> dict[str, tuple[str, ...]]:
         return {k: tuple(v) for k, v in sorted(d.items())}
 
-    return Pending(frozen(types), frozen(fields), frozen(features))
+    return Pending(frozen(types), frozen(fields))
 
 
 @cache

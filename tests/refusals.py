@@ -11,18 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pending import POOLING_MASK, Pending, without_pending_fields
-
-# How each pending feature's refusal names a layer using it.
-FEATURE_MESSAGE = {POOLING_MASK: "layer '{layer}', field 'top'"}
-
-
-def _feature_phrases(pending: Pending) -> list[str]:
-    return [
-        FEATURE_MESSAGE[feature].format(layer=layer)
-        for feature, layers in pending.features.items()
-        for layer in layers
-    ]
+from pending import Pending, without_pending_fields
 
 
 def _assert_names_types(message: str, pending: Pending) -> None:
@@ -35,17 +24,15 @@ def _assert_names_types(message: str, pending: Pending) -> None:
 def check_load_refusal(
     prototxt: Path, caffemodel: Path | None, shapes: dict[str, Any], pending: Pending
 ) -> None:
-    """Loading (and, for pending features, running the reference) refuses with exit code 4,
-    naming exactly the pending types with their layers, or the layers using a pending feature."""
+    """Loading refuses with exit code 4, naming exactly the pending types with their layers (or,
+    for pending fields alone, each field)."""
     from caffe2keras.errors import (
         EXIT_UNSUPPORTED,
         Caffe2KerasError,
         UnsupportedLayersError,
-        UnsupportedParameterError,
     )
     from caffe2keras.frontend.load import LoadOptions
     from caffe2keras.frontend.net import load_net
-    from caffe2keras.reference import run_reference
 
     assert pending, "not a pending case"
     options = LoadOptions(input_shapes=shapes)
@@ -55,18 +42,6 @@ def check_load_refusal(
         assert info.value.by_type == pending.types
         assert info.value.exit_code == EXIT_UNSUPPORTED
         _assert_names_types(str(info.value), pending)
-    elif pending.features:
-        import numpy as np
-
-        graph = load_net(prototxt, caffemodel, options).reference
-        rng = np.random.default_rng(0)
-        inputs = {s.name: rng.standard_normal(s.shape) for s in graph.inputs}
-        with pytest.raises(UnsupportedParameterError) as info:
-            run_reference(graph, inputs)
-        assert info.value.exit_code == EXIT_UNSUPPORTED
-        assert any(phrase in str(info.value) for phrase in _feature_phrases(pending)), str(
-            info.value
-        )
     else:  # pending fields on layers of supported types: the loader must name each one
         with pytest.raises(Caffe2KerasError) as failed:
             load_net(prototxt, caffemodel, options)
@@ -78,8 +53,7 @@ def check_cli_refusal(
     prototxt: Path, caffemodel: Path, shapes: dict[str, Any], pending: Pending, out_dir: Path
 ) -> None:
     """``caffe2keras convert`` exits with 4, its message naming every pending type and the
-    layers using it (exactness of the set: :func:`check_load_refusal`), or the layer using a
-    pending feature; nothing is written."""
+    layers using it (exactness of the set: :func:`check_load_refusal`); nothing is written."""
     from click.testing import CliRunner
 
     from caffe2keras.cli import main
@@ -94,9 +68,6 @@ def check_cli_refusal(
     assert result.exit_code == 4, message
     if pending.types:
         _assert_names_types(message, pending)
-    elif pending.features:
-        phrases = _feature_phrases(pending)
-        assert any(phrase in message for phrase in phrases), (phrases, message)
     assert not out.exists()
 
 
@@ -118,8 +89,7 @@ def check_parse_refusal(text: str, pending: Pending) -> str:
 
 
 def check_inspect_refusal(doc: dict[str, Any], exit_code: int, pending: Pending) -> None:
-    """``inspect`` lists exactly the pending types with their layers, with exit code 4 (it does not
-    look at features such as Pooling's mask top: those cases inspect clean)."""
+    """``inspect`` lists exactly the pending types with their layers, with exit code 4."""
     want = {t: list(layers) for t, layers in pending.types.items()}
     assert doc["unsupported"] == want
     assert exit_code == (4 if want else 0)

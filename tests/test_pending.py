@@ -8,8 +8,6 @@ import pytest
 from conftest import SHARED, shared_or_skip
 from netfiles import input_layer, write_net
 from pending import (
-    FEATURE_SUPPORTED,
-    PENDING_FEATURES,
     PENDING_FIELDS,
     PENDING_TYPES,
     field_known,
@@ -48,16 +46,6 @@ def test_each_pending_field_is_still_missing_and_needed(field_name: str) -> None
     assert any(field_name in p.fields for p in _shared_pending()), (
         f"no ../shared case uses {field_name}: delete it from PENDING_FIELDS"
     )
-
-
-@pytest.mark.parametrize("feature", sorted(PENDING_FEATURES))
-def test_each_pending_feature_is_still_missing_and_needed(feature: str) -> None:
-    issue = PENDING_FEATURES[feature]
-    assert not FEATURE_SUPPORTED[feature](), (
-        f"{feature} is supported now (issue {issue}): delete it from PENDING_FEATURES in "
-        "tests/pending.py"
-    )
-    assert any(feature in p.features for p in _shared_pending())
 
 
 def test_the_expected_refusals_are_counted() -> None:
