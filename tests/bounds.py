@@ -95,6 +95,16 @@ def rel_linf(actual: Any, expected: Any) -> float:
     return err / scale if scale > 0 else err
 
 
+def rel_linf_each_sample(actual: Any, expected: Any) -> float:
+    """:func:`rel_linf`, except that a batch-independent ``expected`` (batch 1, as Caffe's
+    PriorBox top whatever the batch) is compared with each sample of a batched ``actual``: the
+    largest error over the samples."""
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    if actual.ndim == expected.ndim >= 1 and expected.shape[0] == 1 < actual.shape[0]:
+        return max(rel_linf(sample[None], expected) for sample in actual)
+    return rel_linf(actual, expected)
+
+
 def rounding_bound(spread: float, noise_floor: float = 0.0) -> float:
     """ROUNDING_MARGIN x max(the blob's measured float32 spread, ``noise_floor``, FLOAT32_FLOOR)."""
     return ROUNDING_MARGIN * max(spread, noise_floor, FLOAT32_FLOOR)

@@ -23,8 +23,6 @@ from pathlib import Path
 
 # Layer types an open issue adds -> the issue number.
 PENDING_TYPES: dict[str, int] = {
-    "Normalize": 13,
-    "PriorBox": 13,
     "Upsample": 13,
     "MaxUnPool": 13,
     "BilinearInterpolate": 13,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
-from bounds import assert_within, rel_linf, rounding_bound
+from bounds import assert_within, rel_linf_each_sample, rounding_bound
 from conftest import layer_cases
 from detection_checks import assert_detections, is_detection
 from keras_helpers import convert_case, keras_blobs, model_input
@@ -59,7 +59,7 @@ def test_layer_case_matches_caffe(
         if is_detection(net.reference, blob):  # rows one to one, every one of them
             assert_detections(f"{case} keras {blob}", got[blob], expected, bound)
         else:
-            assert_within(f"{case} keras {blob}", rel_linf(got[blob], expected), bound)
+            assert_within(f"{case} keras {blob}", rel_linf_each_sample(got[blob], expected), bound)
         compared += 1
     assert compared >= 1
 

@@ -231,5 +231,10 @@ def build_raw_graph(
         inputs=inputs,
         layers=layers,
         outputs=net_outputs(inputs, layers),
-        notes=(*selection.notes, *source_notes, *_weight_notes(net, weights)),
+        notes=(
+            *selection.notes,
+            *source_notes,
+            *_weight_notes(net, weights),
+            *(note for layer in layers for note in getattr(layer.params, "notes", ())),
+        ),
     )

@@ -74,6 +74,14 @@ def _topk(keras: np.ndarray, ref: np.ndarray) -> tuple[float | None, float | Non
     return top1, float(np.mean(np.all(k5 == r5, 1)))
 
 
+def batch_shared(keras: np.ndarray, ref: np.ndarray) -> bool:
+    """Whether ``ref`` is one sample that Keras repeats for each of its samples: a reference of
+    batch 1 against a Keras blob of the same per-sample shape. Caffe computes such blobs once per
+    net, whatever the batch (PriorBox's (1, 2, 4 * priors)); the Keras model repeats them so that
+    every output has a batch axis."""
+    return keras.ndim == ref.ndim >= 1 and ref.shape[0] == 1 and keras.shape[1:] == ref.shape[1:]
+
+
 def compare_blob(
     blob: str,
     layer: str,
@@ -90,6 +98,8 @@ def compare_blob(
     allowed = max(tol.rtol, tol.noise_factor * noise)
     k = np.asarray(keras, dtype=np.float64)
     r = np.asarray(ref, dtype=np.float64)
+    if k.shape != r.shape and batch_shared(k, r):
+        r = np.broadcast_to(r, k.shape)  # each Keras sample must equal the one reference sample
     ref_max = float(np.max(np.abs(r))) if r.size else 0.0
     same_shape = k.shape == r.shape
     inf = float("inf")
@@ -107,7 +117,7 @@ def compare_blob(
         blob=blob,
         layer=layer,
         layer_type=layer_type,
-        shape=tuple(int(d) for d in r.shape),
+        shape=tuple(int(d) for d in np.shape(ref)),
         max_abs=max_abs,
         max_rel=max_rel,
         mean_abs=mean_abs,

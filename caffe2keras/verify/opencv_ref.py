@@ -79,6 +79,10 @@ _GAPS: dict[str, tuple[Callable[[Any], bool], str]] = {
         lambda p: p.eta < 1 or p.confidence_threshold < 0,
         "its DetectionOutput ignores nms_param.eta and takes confidence_threshold 0 when unset",
     ),
+    "PriorBox": (
+        lambda p: bool(p.img_h) or any(v != int(v) for v in (*p.min_sizes, *p.max_sizes)),
+        "its PriorBox ignores img_size/img_h/img_w and does not truncate sizes to integers",
+    ),
 }
 
 

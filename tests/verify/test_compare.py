@@ -52,3 +52,21 @@ def test_a_wrong_shape_fails_even_against_an_infinite_reference() -> None:
 def test_a_wrong_shape_against_an_empty_reference_is_reported_not_raised() -> None:
     row = _compare(np.zeros(2), np.zeros((0,)))
     assert row.ref_max == 0.0 and row.max_rel == math.inf and not row.passed
+
+
+def test_a_batch_independent_reference_is_compared_with_every_sample() -> None:
+    """PriorBox: Caffe's top is (1, ...) whatever the batch; Keras repeats it per sample."""
+    ref = np.array([[[0.25, 0.5, 1.0]]])  # (1, 1, 3)
+    keras = np.repeat(ref, 3, axis=0)
+    row = _compare(keras, ref)
+    assert row.passed and row.max_abs == 0.0 and row.shape == (1, 1, 3)
+    keras[2, 0, 1] += 0.01  # only the last sample is off
+    row = _compare(keras, ref)
+    assert not row.passed and math.isclose(row.max_abs, 0.01, rel_tol=1e-9)
+
+
+def test_a_batch_of_one_is_no_licence_for_other_shape_mismatches() -> None:
+    ref = np.zeros((1, 2, 3))
+    for keras in (np.zeros((2, 2, 4)), np.zeros((2, 6)), np.zeros((2, 1, 2, 3))):
+        row = _compare(keras, ref)
+        assert not row.passed and row.max_abs == math.inf
