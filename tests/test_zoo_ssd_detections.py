@@ -34,13 +34,23 @@ RUNNER = Path(__file__).resolve().parent / "release" / "backend_runner.py"
 
 
 def convert_with_cli(g, out: Path) -> None:
+    """A verified conversion with the default bar: DetectionOutput's rows are checked on Keras'
+    own bottoms (every row), the end-to-end fraction is reported beside it."""
     shapes = [f"{k}={','.join(map(str, v))}" for k, v in g.input_shapes.items()]
     args = [a for s in shapes for a in ("--input-shape", s)]
+    report = out.with_suffix(".json")
     done = CliRunner().invoke(
         main,
-        ["convert", str(g.prototxt), str(g.caffemodel), "-o", str(out), "-q", "--no-verify"] + args,
+        ["convert", str(g.prototxt), str(g.caffemodel), "-o", str(out), "-q"]
+        + ["--report", str(report)]
+        + args,
     )
     assert done.exit_code == 0, done.output
+    rows = json.loads(report.read_text())["blobs"]
+    (det,) = [r for r in rows if r["blob"] == "detection_out"]
+    assert det["passed"] and det["rows_matched_own_inputs"] == 1.0, det
+    assert det["rows_matched"] >= DEEP_SSD_ROWS, det
+    print(f"mobilenet_ssd verify: end to end {det['rows_matched']:.3f}, own inputs 1.0")
 
 
 def per_sample(got: np.ndarray, want: np.ndarray) -> np.ndarray:

@@ -143,7 +143,14 @@ class Report:
                 top5 = "" if r.top5 is None else f", top-5 agreement {r.top5:.2f}"
                 lines.append(f"output {r.blob}: top-1 agreement {r.top1:.2f}{top5}")
         for r in self.rows:
-            if r.rows_matched is not None:
+            if r.rows_matched_own_inputs is not None and r.rows_matched is not None:
+                lines.append(
+                    f"detections {r.blob}: {r.rows_matched_own_inputs:.1%} of rows match the "
+                    f"reference layer on Keras' own inputs (required "
+                    f"{self.tolerance.detection_rows:.0%}); {r.rows_matched:.1%} match the "
+                    "reference's whole forward pass (deep SSDs are ill-conditioned there)"
+                )
+            elif r.rows_matched is not None:
                 lines.append(
                     f"detections {r.blob}: {r.rows_matched:.1%} of rows match one to one "
                     f"(required {self.tolerance.detection_rows:.0%})"

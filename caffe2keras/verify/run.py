@@ -79,6 +79,7 @@ def verify_model(
     numpy reference; they are reported beside it and do not change the verdict.
     """
     from caffe2keras.reference.executor import run_reference
+    from caffe2keras.verify.detections import own_input_references
 
     start = time.perf_counter()
     ref = run_reference(net.reference, inputs, dtype=np.dtype(reference_dtype))
@@ -88,7 +89,8 @@ def verify_model(
         noise = rounding_noise(run_reference(net.reference, inputs, dtype=np.dtype(other)), ref)
     keras_blobs = probe_keras(model, blob_layers, inputs, net.keras)
     order = blob_order(net.keras)
-    rows = compare_all(keras_blobs, ref, order, net.keras.outputs, tolerance, noise)
+    own = own_input_references(net.reference, keras_blobs, np.dtype(reference_dtype))
+    rows = compare_all(keras_blobs, ref, order, net.keras.outputs, tolerance, noise, own)
     opinions = tuple(
         compare_engine(engine, runner(inputs), ref, net.reference, tolerance, noise)
         for engine, runner in (second_opinions or {}).items()

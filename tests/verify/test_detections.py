@@ -104,6 +104,20 @@ def test_compare_blob_uses_the_row_fraction(required, passed) -> None:
     assert row.passed is passed and row.rows_matched == 0.75
 
 
+def test_own_inputs_decide_and_the_end_to_end_fraction_is_reported() -> None:
+    """A deep SSD's ill-conditioned rows: Keras misses a row of the reference's forward pass but
+    matches the reference layer run on its own bottoms: it passes at the default 100%, and both
+    fractions are kept; a Keras layer that differs on its own bottoms still fails."""
+    got, end_to_end = keras(np.delete(ROWS, 1, axis=0)), caffe(ROWS)
+    own = caffe(np.delete(ROWS, 1, axis=0))
+    row = compare_blob("det", "det", "DetectionOutput", got, end_to_end, Tolerance(), True, 0, own)
+    assert row.passed and row.rows_matched_own_inputs == 1.0 and row.rows_matched == 0.75
+    wrong = compare_blob(
+        "det", "det", "DetectionOutput", got, own, Tolerance(), True, 0, end_to_end
+    )
+    assert not wrong.passed and wrong.rows_matched_own_inputs == 0.75
+
+
 def test_compare_blob_exact_detections_pass() -> None:
     row = compare_blob("det", "det", "DetectionOutput", keras(ROWS), caffe(ROWS), Tolerance(), True)
     assert row.passed and row.rows_matched == 1.0 and row.max_abs == 0.0
