@@ -146,3 +146,8 @@ class TopK(keras.layers.Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "axis": self.axis, "k": self.k, "mode": self.mode}
+
+
+# The recurrent layers and Embed's id guard live beside this module; importing them here keeps
+# one import (``import caffe2keras.layers``) registering every custom layer.
+from caffe2keras.keras_layers import recurrent as _recurrent  # noqa: E402, F401

@@ -34,8 +34,6 @@ PENDING_TYPES: dict[str, int] = {
     "PixelShuffle": 13,
     "Pad": 13,
     "SPP": 13,
-    "LSTM": 14,
-    "Embed": 14,
 }
 
 # LayerParameter fields (fork parameter messages) an open issue adds to proto/caffe.proto.
