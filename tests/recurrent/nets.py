@@ -60,10 +60,11 @@ def recurrent_net(
 
 
 def batch_major(name: str, array: np.ndarray) -> np.ndarray:
-    """A Caffe-layout test input as the Keras model takes it (written out by hand)."""
-    if name in ("h0", "c0"):
+    """A Caffe-layout blob of these tests' recurrent nets as the Keras model holds it (written
+    out by hand): states (1, N, H) -> (N, H), sequences (T, N, ...) -> (N, T, ...)."""
+    if name in ("h0", "c0", "hT", "cT"):
         return array[0]
-    if name in ("data", "cont", "ids"):
+    if name in ("data", "cont", "out"):
         return np.swapaxes(array, 0, 1)
     return array
 
