@@ -84,8 +84,19 @@ def _load() -> None:
 
 
 def blob_layouts(graph: Graph, shapes: Mapping[str, Shape]) -> dict[str, str]:
-    """The layout kind of every blob that is not ``CAFFE`` (aliases included)."""
+    """The layout kind of every blob that is not ``CAFFE`` (aliases included), after checking
+    that every layer touching a recurrent blob can hold it batch-major."""
+    kinds = layout_kinds(graph)
+    _check_consumers(graph, kinds, shapes)
+    return kinds
+
+
+def layout_kinds(graph: Graph) -> dict[str, str]:
+    """:func:`blob_layouts` without the check and without shapes (the reference and verify's
+    inputs use it; a graph without recurrent layers is all ``CAFFE``, whatever its types)."""
     _load()
+    if not any(layer.type in _RULES for layer in graph.layers):
+        return {}
     parent: dict[str, str] = {}
 
     def find(b: str) -> str:
@@ -115,7 +126,6 @@ def blob_layouts(graph: Graph, shapes: Mapping[str, Shape]) -> dict[str, str]:
             fixed[root] = (kind, layer.name)
     kinds = {b: fixed[find(b)][0] for b in _all_blobs(graph) if find(b) in fixed}
     kinds = {b: k for b, k in kinds.items() if k != CAFFE}
-    _check_consumers(graph, kinds, shapes)
     for alias in graph.aliases:
         if graph.resolve(alias) in kinds:
             kinds[alias] = kinds[graph.resolve(alias)]

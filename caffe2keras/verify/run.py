@@ -10,8 +10,7 @@ import numpy as np
 
 from caffe2keras.frontend.net import LoadedNet
 from caffe2keras.ir.graph import Graph
-from caffe2keras.ir.layouts import Values, blob_layouts, input_values
-from caffe2keras.ir.shapes import infer_shapes
+from caffe2keras.ir.layouts import Values, input_values, layout_kinds
 from caffe2keras.layout import CAFFE, batch_major, caffe_batch_axis, to_caffe, to_keras
 from caffe2keras.verify.compare import Tolerance, compare_all, rounding_noise
 from caffe2keras.verify.report import Report
@@ -22,7 +21,7 @@ def random_inputs(graph: Graph, seed: int = 0, batch: int = 2) -> dict[str, np.n
     """Seeded inputs (Caffe layout) at the graph's input shapes with the given batch: standard
     normal, except where a consumer says what an input holds (:func:`draw_values`)."""
     rng = np.random.default_rng(seed)
-    layouts = blob_layouts(graph, infer_shapes(graph))
+    layouts = layout_kinds(graph)
     values = input_values(graph)
     out = {}
     for spec in graph.inputs:
@@ -56,7 +55,7 @@ def probe_keras(
         return {}
     outputs = [model.get_layer(blob_layers[b]).output for b in blobs]
     probe = keras.Model(inputs=model.inputs, outputs=outputs)
-    layouts = blob_layouts(graph, infer_shapes(graph))
+    layouts = layout_kinds(graph)
     feed = [
         to_keras(
             np.asarray(inputs[graph.caffe_name(spec.name)], np.float32),
@@ -109,7 +108,7 @@ def verify_model(
         noise = rounding_noise(run_reference(net.reference, inputs, dtype=np.dtype(other)), ref)
     keras_blobs = probe_keras(model, blob_layers, inputs, net.keras)
     # Recurrent blobs are compared batch-major (N, T, ...), the layout the Keras model holds.
-    layouts = blob_layouts(net.keras, infer_shapes(net.keras))
+    layouts = layout_kinds(net.keras)
     keras_blobs = {b: batch_major(v, layouts.get(b, CAFFE)) for b, v in keras_blobs.items()}
     ref_bm = {b: batch_major(v, layouts.get(b, CAFFE)) for b, v in ref.items()}
     order = blob_order(net.keras)
