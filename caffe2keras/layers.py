@@ -152,5 +152,6 @@ class TopK(keras.layers.Layer):
 # registers them, so ``import caffe2keras.layers`` stays all that a safe-mode load needs.
 from caffe2keras.keras_layers import detection as _detection  # noqa: E402, F401
 from caffe2keras.keras_layers import padding as _padding  # noqa: E402, F401
+from caffe2keras.keras_layers import recurrent as _recurrent  # noqa: E402, F401
 from caffe2keras.keras_layers import ssd as _ssd  # noqa: E402, F401
 from caffe2keras.keras_layers import unpooling as _unpooling  # noqa: E402, F401

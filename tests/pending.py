@@ -22,10 +22,7 @@ from functools import cache
 from pathlib import Path
 
 # Layer types an open issue adds -> the issue number.
-PENDING_TYPES: dict[str, int] = {
-    "LSTM": 14,
-    "Embed": 14,
-}
+PENDING_TYPES: dict[str, int] = {}
 
 # LayerParameter fields (fork parameter messages) an open issue adds to proto/caffe.proto.
 PENDING_FIELDS: dict[str, int] = {}

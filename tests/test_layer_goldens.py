@@ -15,6 +15,9 @@ from pending import pending_in
 from refusals import check_cli_refusal
 
 import caffe2keras.layers  # noqa: F401  (custom layers for safe-mode loading)
+from caffe2keras.ir.layouts import blob_layouts
+from caffe2keras.ir.shapes import infer_shapes
+from caffe2keras.layout import CAFFE, to_keras
 
 
 def _fused_away(net, blob: str) -> bool:
@@ -73,8 +76,11 @@ def test_saved_model_equals_in_memory(case: str, golden_layer, tmp_path, expecte
     path = tmp_path / "model.keras"
     built.model.save(path)
     loaded = keras.models.load_model(path, safe_mode=True, compile=False)
-    arrays = [g.inputs[net.keras.caffe_name(s.name)] for s in net.keras.inputs]
-    feed = [np.transpose(a, (0, 2, 3, 1)) if a.ndim == 4 else a for a in arrays]
+    layouts = blob_layouts(net.keras, infer_shapes(net.keras))  # recurrent inputs: batch-major
+    feed = [
+        to_keras(g.inputs[net.keras.caffe_name(s.name)], layouts.get(s.name, CAFFE))
+        for s in net.keras.inputs
+    ]
     a = built.model(model_input(built.model, feed), training=False)
     b = loaded(model_input(loaded, feed), training=False)
     for x, y in zip(keras.tree.flatten(a), keras.tree.flatten(b)):

@@ -16,13 +16,15 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from caffe2keras.errors import UnsupportedParameterError
 from caffe2keras.frontend.load import LoadOptions, build_raw_graph, naming_files, parse_prototxt
 from caffe2keras.frontend.params import registered_types
 from caffe2keras.inspection.hints import preprocessing_hints
 from caffe2keras.inspection.model import Inspection, LayerRow
 from caffe2keras.ir.counts import NetCounts, count_net
 from caffe2keras.ir.graph import Graph, Layer, Shape
-from caffe2keras.ir.shapes import LayerShapes, infer_layer, shape_types
+from caffe2keras.ir.layouts import blob_layouts
+from caffe2keras.ir.shapes import LayerShapes, infer_layer, infer_shapes, shape_types
 from caffe2keras.keras_model.registry import keras_info
 from caffe2keras.passes import checker, fuse_bn_scale, run_reference_pipeline
 from caffe2keras.plugins import load_plugins, plugin_origin
@@ -208,12 +210,16 @@ def inspect_net(
             if layer.type not in known:
                 unsupported.setdefault(layer.type, []).append(layer.name)
         counts = None
+        layouts: dict[str, str] = {}
+        layout_notes: tuple[str, ...] = ()
         if unsupported:
             rows = _unsupported_rows(raw, set(unsupported))
         else:
             rows, counts = _rows(raw, require_blobs=weights is not None)
+            layouts, layout_notes = _input_layouts(raw)
     text = Path(prototxt).read_text(encoding="utf-8", errors="replace")  # comments may be GBK
     notes = raw.notes if weights is not None else (*raw.notes, NO_WEIGHTS_NOTE)
+    notes = (*notes, *layout_notes)
     details = _unsupported_details(unsupported, text) if unsupported else {}
     return Inspection(
         net=raw.name,
@@ -227,4 +233,15 @@ def inspect_net(
         notes=tuple(notes),
         unsupported_details=details,
         counts=counts,
+        layouts=layouts,
     )
+
+
+def _input_layouts(graph: Graph) -> tuple[dict[str, str], tuple[str, ...]]:
+    """The inputs the Keras model takes batch-major (recurrent ones), or a note saying why the
+    converter will refuse the net's recurrent blobs."""
+    try:
+        kinds = blob_layouts(graph, infer_shapes(graph))
+    except UnsupportedParameterError as exc:
+        return {}, (f"convert will refuse: {exc}",)
+    return {s.name: kinds[s.name] for s in graph.inputs if s.name in kinds}, ()

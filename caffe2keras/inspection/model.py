@@ -63,6 +63,8 @@ class Inspection:
     # unsupported type -> where the prototxt uses it and the nearest known type (text only)
     unsupported_details: dict[str, str] = field(default_factory=dict)
     counts: NetCounts | None = None  # None when some type is unsupported (nothing inferred)
+    # input -> layout kind (caffe2keras.layout) when not Caffe's: recurrent inputs (text only)
+    layouts: dict[str, str] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:

@@ -34,11 +34,18 @@ def _table(rows: list[tuple[str, ...]]) -> list[str]:
     return out
 
 
+_LAYOUTS = {
+    "sequence": "(T, N, ...) time-major; the Keras model takes it batch-major (N, T, ...)",
+    "state": "(1, N, H) recurrent state; the Keras model takes it as (N, H)",
+}
+
+
 def to_text(ins: Inspection) -> str:
     """Inputs, the layer table, totals, unsupported types, preprocessing hints and notes."""
     lines = [f"net '{ins.net}' ({ins.prototxt})"]
     for name, shape in ins.inputs:
-        lines.append(f"input {name}: {'x'.join(map(str, shape))} (N, C, H, W)")
+        layout = _LAYOUTS.get(ins.layouts.get(name, ""), "(N, C, H, W)")
+        lines.append(f"input {name}: {'x'.join(map(str, shape))} {layout}")
     lines.append("")
     lines += _table([_HEAD, *(_cells(i, r) for i, r in enumerate(ins.layers, start=1))])
     t = ins.totals()

@@ -9,12 +9,13 @@ from typing import Any
 
 from caffe2keras.errors import UnsupportedLayersError
 from caffe2keras.ir.graph import Graph
+from caffe2keras.ir.layouts import blob_layouts
 from caffe2keras.ir.nonneg import nonnegative_blobs
 from caffe2keras.ir.shapes import infer_shapes
 from caffe2keras.keras_model import registry
 from caffe2keras.keras_model.registry import BuildContext, Names, sanitize
 from caffe2keras.keras_model.weights import set_layer_weights
-from caffe2keras.layout import keras_shape
+from caffe2keras.layout import CAFFE, keras_shape
 
 
 @dataclass(frozen=True)
@@ -82,16 +83,17 @@ def build_model(
 
     _check_builders(graph)
     names = Names()
-    ctx = BuildContext(
-        shapes=infer_shapes(graph), nonnegative=nonnegative_blobs(graph), names=names
-    )
+    shapes = infer_shapes(graph)
+    layouts = blob_layouts(graph, shapes)  # recurrent blobs are batch-major in Keras
+    ctx = BuildContext(shapes=shapes, nonnegative=nonnegative_blobs(graph), names=names)
     tensors: dict[str, Any] = {}
     inputs = []
     sources: list[tuple[Any, tuple[Any, ...]]] = []
     scope = nullcontext() if fill_weights else keras.StatelessScope(initialize_variables=False)
     with scope:
         for spec in graph.inputs:
-            t = keras.Input(shape=keras_shape(spec.shape)[1:], name=names.make(spec.name))
+            kshape = keras_shape(spec.shape, layouts.get(spec.name, CAFFE))
+            t = keras.Input(shape=kshape[1:], name=names.make(spec.name))
             tensors[spec.name] = t
             inputs.append(t)
         for layer in graph.layers:

@@ -9,6 +9,8 @@ from numpy.typing import DTypeLike
 
 from caffe2keras.errors import UnsupportedLayersError, ValidationError
 from caffe2keras.ir.graph import Graph
+from caffe2keras.ir.layouts import layout_kinds
+from caffe2keras.layout import CAFFE, caffe_batch_axis
 from caffe2keras.reference.registry import lookup_reference_op
 
 
@@ -27,17 +29,22 @@ def _bind_inputs(
     """Each graph input from ``inputs`` (by graph name or Caffe name), checked and cast."""
     values: dict[str, np.ndarray] = {}
     accepted: set[str] = set()
+    layouts = layout_kinds(graph)
     for spec in graph.inputs:
         caffe = graph.caffe_name(spec.name)
         accepted.update((spec.name, caffe))
         key = spec.name if spec.name in inputs else caffe
-        expected = ["N", *spec.shape[1:]]
+        # the batch may differ from the prototxt's: axis 0, or 1 for time-major (T, N, ...)
+        axis = caffe_batch_axis(layouts.get(spec.name, CAFFE))
+        expected: list[int | str] = list(spec.shape)
+        expected[axis] = "N"
         if key not in inputs:
             raise ValidationError(
                 f"input '{caffe}' is missing (expected shape {expected})", field="input"
             )
         arr = np.asarray(inputs[key])
-        if arr.ndim != len(spec.shape) or arr.shape[1:] != spec.shape[1:] or not arr.shape[0]:
+        same = all(a == e for a, e in zip(arr.shape, expected) if e != "N")
+        if arr.ndim != len(spec.shape) or not same or not arr.shape[axis]:
             raise ValidationError(
                 f"input '{caffe}' has shape {list(arr.shape)}, the net expects {expected}",
                 field="input",

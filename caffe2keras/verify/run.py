@@ -10,21 +10,37 @@ import numpy as np
 
 from caffe2keras.frontend.net import LoadedNet
 from caffe2keras.ir.graph import Graph
-from caffe2keras.layout import to_caffe, to_keras
+from caffe2keras.ir.layouts import Values, input_values, layout_kinds
+from caffe2keras.layout import CAFFE, batch_major, caffe_batch_axis, to_caffe, to_keras
 from caffe2keras.verify.compare import Tolerance, compare_all, rounding_noise
 from caffe2keras.verify.report import Report
 from caffe2keras.verify.second import EngineRunner, compare_engine
 
 
 def random_inputs(graph: Graph, seed: int = 0, batch: int = 2) -> dict[str, np.ndarray]:
-    """Seeded standard-normal NCHW inputs at the graph's input shapes, with the given batch."""
+    """Seeded inputs (Caffe layout) at the graph's input shapes with the given batch: standard
+    normal, except where a consumer says what an input holds (:func:`draw_values`)."""
     rng = np.random.default_rng(seed)
-    return {
-        graph.caffe_name(spec.name): rng.standard_normal((batch, *spec.shape[1:])).astype(
-            np.float32
-        )
-        for spec in graph.inputs
-    }
+    layouts = layout_kinds(graph)
+    values = input_values(graph)
+    out = {}
+    for spec in graph.inputs:
+        shape = list(spec.shape)
+        shape[caffe_batch_axis(layouts.get(spec.name, CAFFE))] = batch
+        out[graph.caffe_name(spec.name)] = draw_values(rng, tuple(shape), values.get(spec.name))
+    return out
+
+
+def draw_values(rng: np.random.Generator, shape: tuple[int, ...], values: Values | None) -> Any:
+    """Standard normal; ``indicator`` (a recurrent ``cont`` (T, N)): 0 at the first step, then 1
+    with a 1 in 4 chance of a new sequence; ``index``: integer ids in [0, size)."""
+    if values is None:
+        return rng.standard_normal(shape).astype(np.float32)
+    if values.kind == "index":
+        return rng.integers(0, values.size, shape).astype(np.float32)
+    cont = (rng.random(shape) >= 0.25).astype(np.float32)
+    cont[0] = 0
+    return cont
 
 
 def probe_keras(
@@ -39,14 +55,18 @@ def probe_keras(
         return {}
     outputs = [model.get_layer(blob_layers[b]).output for b in blobs]
     probe = keras.Model(inputs=model.inputs, outputs=outputs)
+    layouts = layout_kinds(graph)
     feed = [
-        to_keras(np.asarray(inputs[graph.caffe_name(spec.name)], np.float32))
+        to_keras(
+            np.asarray(inputs[graph.caffe_name(spec.name)], np.float32),
+            layouts.get(spec.name, CAFFE),
+        )
         for spec in graph.inputs
     ]
     values = probe(feed, training=False)
     if not isinstance(values, (list, tuple)):
         values = [values]
-    out = {b: to_caffe(np.asarray(v)) for b, v in zip(blobs, values)}
+    out = {b: to_caffe(np.asarray(v), layouts.get(b, CAFFE)) for b, v in zip(blobs, values)}
     out.update({a: out[graph.resolve(a)] for a in aliases if graph.resolve(a) in out})
     return out
 
@@ -88,9 +108,13 @@ def verify_model(
         other = "float32" if reference_dtype == "float64" else "float64"
         noise = rounding_noise(run_reference(net.reference, inputs, dtype=np.dtype(other)), ref)
     keras_blobs = probe_keras(model, blob_layers, inputs, net.keras)
-    order = blob_order(net.keras)
     own = own_input_references(net.reference, keras_blobs, np.dtype(reference_dtype))
-    rows = compare_all(keras_blobs, ref, order, net.keras.outputs, tolerance, noise, own)
+    # Recurrent blobs are compared batch-major (N, T, ...), the layout the Keras model holds.
+    layouts = layout_kinds(net.keras)
+    keras_blobs = {b: batch_major(v, layouts.get(b, CAFFE)) for b, v in keras_blobs.items()}
+    ref_bm = {b: batch_major(v, layouts.get(b, CAFFE)) for b, v in ref.items()}
+    order = blob_order(net.keras)
+    rows = compare_all(keras_blobs, ref_bm, order, net.keras.outputs, tolerance, noise, own)
     opinions = tuple(
         compare_engine(engine, runner(inputs), ref, net.reference, tolerance, noise)
         for engine, runner in (second_opinions or {}).items()
@@ -105,5 +129,18 @@ def verify_model(
         reference=f"numpy-{reference_dtype}",
         seconds=time.perf_counter() - start,
         second_opinions=opinions,
-        extra={"notes": list(net.reference.notes)},  # what the loader noted (dropped layers, NaN)
+        extra={
+            "notes": [*net.reference.notes, *_layout_notes(layouts)]
+        },  # what the loader noted (dropped layers, NaN)
     )
+
+
+def _layout_notes(layouts: Mapping[str, str]) -> list[str]:
+    """What the report says about batch-major recurrent blobs."""
+    if not layouts:
+        return []
+    blobs = ", ".join(sorted(layouts))
+    return [
+        f"recurrent blobs ({blobs}) are fed and compared batch-major, as the Keras model holds "
+        "them: Caffe's (T, N, ...) as (N, T, ...), states (1, N, H) as (N, H)"
+    ]
