@@ -12,7 +12,7 @@ from caffe2keras.errors import UnsupportedParameterError, ValidationError
 from caffe2keras.frontend.params.registry import param_parser, require
 from caffe2keras.frontend.params.spatial import Pair, conv_geometry
 from caffe2keras.ir.graph import Layer, Shape
-from caffe2keras.ir.shapes.geometry import conv_out, deconv_out, need_4d
+from caffe2keras.ir.shapes.geometry import conv_extent, conv_out, deconv_out, need_4d
 from caffe2keras.ir.shapes.registry import (
     LayerShapes,
     shape_rule,
@@ -111,11 +111,20 @@ def depthwise_kernel(weight: np.ndarray, channels: int) -> np.ndarray:
 
 
 def _pad(x: Any, layer: Layer, ctx: BuildContext, pad: tuple[int, int]) -> Any:
+    """Caffe's symmetric zero padding, plus zeros after the input where a window overhangs the
+    padded input (C++'s truncating division keeps it: see ``geometry.conv_out``)."""
     import keras
 
-    if pad == (0, 0):
+    p = layer.params
+    _, _, h, w = ctx.bottom_shapes(layer)[0]
+    over = [
+        conv_extent(size, k, s, q, d)
+        for size, k, s, q, d in zip((h, w), p.kernel, p.stride, pad, p.dilation)
+    ]
+    if pad == (0, 0) and over == [0, 0]:
         return x
-    return keras.layers.ZeroPadding2D(padding=pad, name=ctx.names.make(layer.name, "pad"))(x)
+    padding = ((pad[0], pad[0] + over[0]), (pad[1], pad[1] + over[1]))
+    return keras.layers.ZeroPadding2D(padding=padding, name=ctx.names.make(layer.name, "pad"))(x)
 
 
 def _describe_conv(layer: Layer, bottoms: list[Shape]) -> str:

@@ -67,6 +67,19 @@ def _topk(keras: np.ndarray, ref: np.ndarray) -> tuple[float | None, float | Non
     return top1, float(np.mean(np.all(k5 == r5, 1)))
 
 
+FLT_MAX = float(np.finfo(np.float32).max)
+
+
+def _same_specials(k: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Where both hold the same special value: NaN, +-Inf or +-FLT_MAX (Caffe's start value of
+    its max reductions, left where a pooling window covers no pixel). Caffe computes these too
+    (an AVE window of zero size is 0 / 0): they agree exactly, and must neither count as an
+    error nor set the blob's scale (``ref_max``)."""
+    both_nan = np.isnan(k) & np.isnan(r)
+    extreme = (k == r) & (np.isinf(r) | (np.abs(r) == FLT_MAX))
+    return both_nan | extreme
+
+
 def compare_blob(
     blob: str,
     layer: str,
@@ -81,8 +94,12 @@ def compare_blob(
     allowed = max(tol.rtol, tol.noise_factor * noise)
     k = np.asarray(keras, dtype=np.float64)
     r = np.asarray(ref, dtype=np.float64)
-    ref_max = float(np.max(np.abs(r))) if r.size else 0.0
     same_shape = k.shape == r.shape
+    if same_shape and r.size:
+        special = _same_specials(k, r)
+        if special.any():
+            k, r = k[~special], r[~special]
+    ref_max = float(np.max(np.abs(r))) if r.size else 0.0
     inf = float("inf")
     max_abs = mean_abs = inf
     cosine, top1, top5 = 0.0, None, None
@@ -92,13 +109,13 @@ def compare_blob(
         max_abs = inf if np.isnan(diff).any() else (float(np.max(diff)) if diff.size else 0.0)
         mean_abs = float(diff.mean()) if diff.size else 0.0
         cosine = _cosine(k.ravel(), r.ravel())
-        top1, top5 = _topk(k, r) if is_output else (None, None)
+        top1, top5 = _topk(k, r) if is_output and k.shape == np.shape(keras) else (None, None)
     max_rel = max_abs / ref_max if ref_max > 0 else (0.0 if max_abs == 0 else inf)
     return BlobComparison(
         blob=blob,
         layer=layer,
         layer_type=layer_type,
-        shape=tuple(int(d) for d in r.shape),
+        shape=tuple(int(d) for d in np.shape(ref)),
         max_abs=max_abs,
         max_rel=max_rel,
         mean_abs=mean_abs,
@@ -147,11 +164,19 @@ def compare_all(
 
 
 def rounding_noise(a: Mapping[str, np.ndarray], b: Mapping[str, np.ndarray]) -> dict[str, float]:
-    """Per blob, max|a - b| / max|b|: the gap between two precisions of the same reference."""
+    """Per blob, max|a - b| / max|b|: the gap between two precisions of the same reference
+    (positions where both hold the same special value, see :func:`_same_specials`, left out)."""
     out = {}
     for blob, ref in b.items():
         if blob in a and np.shape(a[blob]) == np.shape(ref) and np.size(ref):
+            other = np.asarray(a[blob], np.float64)
+            ref = np.asarray(ref, np.float64)
+            keep = ~_same_specials(other, ref)
+            other, ref = other[keep], ref[keep]
+            if not ref.size:
+                out[blob] = 0.0
+                continue
             scale = float(np.max(np.abs(ref)))
-            gap = float(np.max(np.abs(np.asarray(a[blob], np.float64) - ref)))
+            gap = float(np.max(np.abs(other - ref)))
             out[blob] = gap / scale if scale > 0 else 0.0
     return out
