@@ -79,16 +79,26 @@ def verify_model(
     numpy reference; they are reported beside it and do not change the verdict.
     """
     from caffe2keras.reference.executor import run_reference
+    from caffe2keras.verify.numeric_notes import float32_overflow_note, numpy_warnings
 
     start = time.perf_counter()
-    ref = run_reference(net.reference, inputs, dtype=np.dtype(reference_dtype))
+    notes: list[str] = []
+    with numpy_warnings(f"the numpy-{reference_dtype} reference", notes):
+        ref = run_reference(net.reference, inputs, dtype=np.dtype(reference_dtype))
     noise: dict[str, float] = {}
+    order = blob_order(net.keras)
     if tolerance.noise_factor > 0:
         other = "float32" if reference_dtype == "float64" else "float64"
-        noise = rounding_noise(run_reference(net.reference, inputs, dtype=np.dtype(other)), ref)
+        with numpy_warnings(f"the numpy-{other} reference", notes):
+            second = run_reference(net.reference, inputs, dtype=np.dtype(other))
+        f32, f64 = (second, ref) if other == "float32" else (ref, second)
+        overflow = float32_overflow_note(f32, f64, order)
+        notes += [overflow] if overflow else []
+        with numpy_warnings("the comparison", notes):
+            noise = rounding_noise(second, ref)
     keras_blobs = probe_keras(model, blob_layers, inputs, net.keras)
-    order = blob_order(net.keras)
-    rows = compare_all(keras_blobs, ref, order, net.keras.outputs, tolerance, noise)
+    with numpy_warnings("the comparison", notes):
+        rows = compare_all(keras_blobs, ref, order, net.keras.outputs, tolerance, noise)
     opinions = tuple(
         compare_engine(engine, runner(inputs), ref, net.reference, tolerance, noise)
         for engine, runner in (second_opinions or {}).items()
@@ -103,5 +113,6 @@ def verify_model(
         reference=f"numpy-{reference_dtype}",
         seconds=time.perf_counter() - start,
         second_opinions=opinions,
-        extra={"notes": list(net.reference.notes)},  # what the loader noted (dropped layers, NaN)
+        # what the loader noted (dropped layers, NaN, empty pooling windows), then numpy's warnings
+        extra={"notes": [*net.reference.notes, *notes]},
     )
