@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     work = [(args.seed + i, not args.no_opencv) for i in range(args.count)]
     rows = []
     partial = args.json.with_suffix(".partial.jsonl") if args.json else None
-    with Pool(args.jobs, maxtasksperchild=100) as pool:
+    with Pool(args.jobs, maxtasksperchild=250) as pool:
         for row in pool.imap(_one, work):
             rows.append(row)
             if partial is not None:  # a long run that is stopped still leaves its nets

@@ -120,8 +120,6 @@ def _opencv_outcome(net: RandomNet, opinion: Any) -> tuple[str, str]:
 
 def check_net(seed: int, folder: Path, opencv: bool = True) -> Checked:
     """Generate net ``seed``, convert it, verify it against the reference (and OpenCV)."""
-    import keras
-
     from caffe2keras.api import ConvertOptions, load, make_inputs, second_opinion_runners
     from caffe2keras.errors import Caffe2KerasError
     from caffe2keras.keras_model.model import build_model
@@ -130,7 +128,8 @@ def check_net(seed: int, folder: Path, opencv: bool = True) -> Checked:
     net = random_net(seed)
     out = Checked(seed=seed, features=net.features)
     options = ConvertOptions(second_opinions=("opencv",) if opencv else ())
-    keras.backend.clear_session()
+    # no keras.backend.clear_session() per net: its garbage collection costs seconds with
+    # TensorFlow loaded; the benchmark's worker processes are replaced every few hundred nets
     try:
         proto, caffemodel = write_files(net, folder)
         loaded = load(proto, caffemodel, options)
