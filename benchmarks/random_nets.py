@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+import multiprocessing
 from multiprocessing import Pool
 from pathlib import Path
 
@@ -53,6 +54,8 @@ def _explain(outcome: str) -> str:
 
     if outcome == "known_gap":
         return KNOWN_GAP
+    if outcome == "refused":
+        return "UNEXPLAINED (Caffe accepts every generated net)"
     key = outcome.split(":", 1)[-1]
     return KERAS_CLASSES.get(outcome) or OPENCV_CLASSES.get(key) or "UNEXPLAINED"
 
@@ -84,7 +87,20 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     partial = args.json.with_suffix(".partial.jsonl") if args.json else None
     with Pool(args.jobs, maxtasksperchild=250) as pool:
-        for row in pool.imap(_one, work):
+        pending = [(w[0], pool.apply_async(_one, (w,))) for w in work]
+        for seed, task in pending:
+            try:  # a worker killed by a signal loses its task: never wait for it forever
+                row = task.get(timeout=900)
+            except multiprocessing.TimeoutError:
+                row = {
+                    "seed": seed,
+                    "features": [],
+                    "keras": "lost",
+                    "opencv": "lost",
+                    "detail": {},
+                    "notes": [],
+                    "seconds": 900.0,
+                }
             rows.append(row)
             if partial is not None:  # a long run that is stopped still leaves its nets
                 with partial.open("a") as out:

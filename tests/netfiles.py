@@ -43,6 +43,9 @@ CUSTOM_LAYERS = (
     ("mvn", "MVN", "data", ""),
     ("am", "ArgMax", "data", "argmax_param { axis: 1 top_k: 2 }"),
     ("lrn", "LRN", "data", "lrn_param { local_size: 3 }"),
+    # windows past the input (issue 13): -FLT_MAX rows (MAX), signed zeros (AVE, sizes < 0)
+    ("pmax", "Pooling", "data", "pooling_param { pool: MAX kernel_size: 1 stride: 2 }"),
+    ("pave", "Pooling", "data", "pooling_param { pool: AVE kernel_size: 1 stride: 3 }"),
 )
 
 

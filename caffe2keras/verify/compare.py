@@ -99,16 +99,19 @@ def compare_blob(
         special = _same_specials(k, r)
         if special.any():
             k, r = k[~special], r[~special]
-    ref_max = float(np.max(np.abs(r))) if r.size else 0.0
+    finite = np.abs(r[np.isfinite(r)])  # an infinite scale would let any error pass
+    ref_max = float(np.max(finite)) if finite.size else 0.0
     inf = float("inf")
     max_abs = mean_abs = inf
     cosine, top1, top5 = 0.0, None, None
     if same_shape:
-        diff = np.abs(k - r)
+        with np.errstate(invalid="ignore"):  # inf - inf: NaN, the worst mismatch below
+            diff = np.abs(k - r)
         # a NaN anywhere is the worst mismatch (np.nanmax would warn on an all-NaN blob)
         max_abs = inf if np.isnan(diff).any() else (float(np.max(diff)) if diff.size else 0.0)
         mean_abs = float(diff.mean()) if diff.size else 0.0
-        cosine = _cosine(k.ravel(), r.ravel())
+        with np.errstate(invalid="ignore", over="ignore"):  # +-Inf left in either side
+            cosine = _cosine(k.ravel(), r.ravel())
         top1, top5 = _topk(k, r) if is_output and k.shape == np.shape(keras) else (None, None)
     max_rel = max_abs / ref_max if ref_max > 0 else (0.0 if max_abs == 0 else inf)
     return BlobComparison(

@@ -12,7 +12,14 @@ from netfiles import CUSTOM_LAYERS, chain_net, write_net
 import caffe2keras.layers as custom
 
 NET = chain_net((2, 3, 4, 5), CUSTOM_LAYERS)
-EXPECTED = {"ElementwisePower", "ElementwiseLog", "Step", "Clip", "MeanVarianceNormalization"}
+EXPECTED = {
+    "ElementwisePower",
+    "ElementwiseLog",
+    "Step",
+    "Clip",
+    "MeanVarianceNormalization",
+    "EmptyPoolWindows",
+}
 
 
 @pytest.mark.parametrize("suffix", [".keras", ".h5"])

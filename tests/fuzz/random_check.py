@@ -31,6 +31,11 @@ OPENCV_CLASSES = {
     "itself; Caffe applies it on both when either pads (one output row/column more in OpenCV)",
     "pool_empty_max": "OpenCV outputs 0 where a MAX window covers no pixel; Caffe -FLT_MAX",
     "Threshold": "OpenCV has no Threshold layer",
+    "deconv": "OpenCV 4.14 crashes (a signal, not an error) on some Deconvolution layers (seen: "
+    "kernel 1, pad 1, group 4); also differs on others (NaN spread, output size)",
+    "nan_dilated_deconv": "NaN (from 0/0 empty AVE windows) reaches a dilated Deconvolution: "
+    "a zero-expanded kernel multiplies NaN by 0 where Caffe's col2im never touches it",
+    "mvn": "OpenCV's MVN adds eps to the variance (Caffe to the standard deviation): ~1e-4 off",
 }
 MISSING_LAYER = "Can't create layer"
 KERAS_OVERFLOW = "float32_overflow"
@@ -39,6 +44,9 @@ KNOWN_GAP = (
     "(verify/opencv_ref.py: LRN k, InnerProduct transpose, Log base/scale/shift)"
 )
 KERAS_CLASSES = {
+    "keras_mismatch:nan_dilated_deconv": "NaN (from 0/0 empty AVE windows) reaches a dilated "
+    "Deconvolution: Keras' zero-expanded kernel multiplies NaN by 0 (NaN) where Caffe's col2im "
+    "never touches those positions; only after an empty-window model bug",
     KERAS_OVERFLOW: "a blob overflows float32 (Caffe's precision: Keras and Caffe give +-Inf) "
     "where the float64 reference stays finite, e.g. a layer summing the -FLT_MAX of empty MAX "
     "windows; the report notes it",
@@ -106,7 +114,17 @@ def write_files(net: RandomNet, folder: Path) -> tuple[Path, Path]:
     return proto, caffemodel
 
 
-def _opencv_outcome(net: RandomNet, opinion: Any) -> tuple[str, str]:
+def _nan_into_dilated_deconv(net: RandomNet, graph: Any, blob: str) -> bool:
+    """Whether ``blob`` comes from a dilated Deconvolution in a net with empty AVE windows (0/0:
+    the NaN that reaches it)."""
+    layer = next((lay for lay in graph.layers if blob in lay.tops), None)
+    dilated = (
+        layer is not None and layer.type == "Deconvolution" and layer.params.dilation != (1, 1)
+    )
+    return dilated and "pool_empty_ave" in net.features
+
+
+def _opencv_outcome(net: RandomNet, opinion: Any, graph: Any = None) -> tuple[str, str]:
     """('agree' | 'known_gap' | 'opencv_error:<class>' | 'opencv_mismatch:<class>', detail)."""
     if opinion.error is not None:
         why = classify_opencv(net, opinion.error, None)
@@ -115,7 +133,37 @@ def _opencv_outcome(net: RandomNet, opinion: Any) -> tuple[str, str]:
     if bad is None:
         return ("known_gap", "") if opinion.gaps else ("agree", "")
     why = classify_opencv(net, None, bad.blob)
+    if why == "unexplained" and graph is not None:
+        layer = next((lay for lay in graph.layers if bad.blob in lay.tops), None)
+        kind = {"Deconvolution": "deconv", "MVN": "mvn"}.get(layer.type if layer else "", "")
+        why = kind or why
     return f"opencv_mismatch:{why}", f"{bad.blob} ({bad.layer_type}): rel {bad.max_rel:.3g}"
+
+
+_OPENCV_PROBE = """
+import sys, cv2, numpy as np
+net = cv2.dnn.readNetFromCaffe(sys.argv[1], sys.argv[2])
+net.enableFusion(False)
+net.enableWinograd(False)
+net.setInput(np.ones([int(d) for d in sys.argv[3:]], np.float32))
+try:
+    net.forward(list(net.getLayerNames()))
+except cv2.error:
+    pass
+"""  # as verify/opencv_ref.py runs it: no fusion, every layer's output requested
+
+
+def opencv_crashes(proto: Path, caffemodel: Path, shape: tuple[int, ...]) -> bool:
+    """Whether OpenCV's forward pass kills its process (a signal, not an exception): then it
+    must not run in ours. Checked in a child process with only cv2 and numpy imported."""
+    import subprocess
+    import sys
+
+    args = [sys.executable, "-c", _OPENCV_PROBE, str(proto), str(caffemodel)]
+    done = subprocess.run(
+        args + [str(d) for d in shape], capture_output=True, timeout=300, check=False
+    )
+    return done.returncode < 0
 
 
 def check_net(seed: int, folder: Path, opencv: bool = True) -> Checked:
@@ -138,6 +186,10 @@ def check_net(seed: int, folder: Path, opencv: bool = True) -> Checked:
         out.keras = "refused"
         out.detail["keras"] = str(exc)[:300]
         return out
+    risky = "Deconvolution" in net.prototxt  # the only crashes seen (1 net in ~250)
+    if opencv and risky and opencv_crashes(proto, caffemodel, net.input_shape):
+        out.opencv = "opencv_crash:deconv"
+        options = ConvertOptions()
     runners = second_opinion_runners(proto, caffemodel, loaded, options)
     inputs, info = make_inputs(loaded, options)
     report = verify_model(
@@ -160,9 +212,11 @@ def check_net(seed: int, folder: Path, opencv: bool = True) -> Checked:
         bad = report.culprit
         overflow = any("overflows float32" in note for note in out.notes)
         out.keras = KERAS_OVERFLOW if overflow else f"keras_mismatch:{bad and bad.layer_type}"
+        if bad and _nan_into_dilated_deconv(net, loaded.reference, bad.blob):
+            out.keras = "keras_mismatch:nan_dilated_deconv"
         out.detail["keras"] = f"{bad.blob}: rel {bad.max_rel:.3g}" if bad else ""
     for opinion in report.second_opinions:
-        out.opencv, detail = _opencv_outcome(net, opinion)
+        out.opencv, detail = _opencv_outcome(net, opinion, loaded.reference)
         if detail:
             out.detail["opencv"] = detail
     return out
