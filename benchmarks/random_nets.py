@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import sys
 import tempfile
 import time
 from collections import Counter
-import multiprocessing
 from multiprocessing import Pool
 from pathlib import Path
 
