@@ -27,6 +27,8 @@ OPENCV_CLASSES = {
     "conv_truncation": "OpenCV floors the convolution output size where Caffe's C++ division "
     "truncates: a kernel past the padded input gives 0 outputs ('total(os[i]) > 0')",
     "lone_pad_hw": "OpenCV ignores a lone pad_h/pad_w (pads nothing); Caffe reads the other as 0",
+    "pool_kernel_past_input": "OpenCV gives 0 pooling outputs when the kernel exceeds the padded "
+    "input; Caffe's float ceil gives 1 ('total(os[i]) > 0')",
     "pool_one_axis_padded": "OpenCV applies Caffe's pooling clip rule only on an axis that pads "
     "itself; Caffe applies it on both when either pads (one output row/column more in OpenCV)",
     "pool_empty_max": "OpenCV outputs 0 where a MAX window covers no pixel; Caffe -FLT_MAX",
@@ -47,6 +49,9 @@ KERAS_CLASSES = {
     "keras_mismatch:nan_dilated_deconv": "NaN (from 0/0 empty AVE windows) reaches a dilated "
     "Deconvolution: Keras' zero-expanded kernel multiplies NaN by 0 (NaN) where Caffe's col2im "
     "never touches those positions; only after an empty-window model bug",
+    "keras_mismatch:nan_max_pool": "NaN (from 0/0 empty AVE windows) reaches MAX pooling: "
+    "Caffe's `>` comparisons from -FLT_MAX skip NaN (the reference too: -FLT_MAX), TensorFlow's "
+    "MaxPool over all-NaN windows gave 0; only after an empty-window model bug",
     KERAS_OVERFLOW: "a blob overflows float32 (Caffe's precision: Keras and Caffe give +-Inf) "
     "where the float64 reference stays finite, e.g. a layer summing the -FLT_MAX of empty MAX "
     "windows; the report notes it",
@@ -60,7 +65,10 @@ def classify_opencv(net: RandomNet, error: str | None, layer: str | None) -> str
         missing = error.split("of type")[-1].strip(" \"'")
         return missing if missing in OPENCV_CLASSES else "unexplained"
     found = set(by_layer.get(layer, ())) if layer is not None else set(net.features)
-    return next((key for key in OPENCV_CLASSES if key in found), "unexplained")
+    why = next((key for key in OPENCV_CLASSES if key in found), "unexplained")
+    if why == "unexplained" and error is not None and "Deconvolution" in net.prototxt:
+        return "deconv"  # OpenCV's Deconvolution output size differs: a later layer fails
+    return why
 
 
 @dataclass
@@ -122,6 +130,13 @@ def _nan_into_dilated_deconv(net: RandomNet, graph: Any, blob: str) -> bool:
         layer is not None and layer.type == "Deconvolution" and layer.params.dilation != (1, 1)
     )
     return dilated and "pool_empty_ave" in net.features
+
+
+def _nan_into_max_pool(net: RandomNet, graph: Any, blob: str) -> bool:
+    """Whether ``blob`` comes from MAX pooling in a net with empty AVE windows (0/0: NaN)."""
+    layer = next((lay for lay in graph.layers if blob in lay.tops), None)
+    is_max = layer is not None and layer.type == "Pooling" and layer.params.method == "MAX"
+    return is_max and "pool_empty_ave" in net.features
 
 
 def _opencv_outcome(net: RandomNet, opinion: Any, graph: Any = None) -> tuple[str, str]:
@@ -214,6 +229,8 @@ def check_net(seed: int, folder: Path, opencv: bool = True) -> Checked:
         out.keras = KERAS_OVERFLOW if overflow else f"keras_mismatch:{bad and bad.layer_type}"
         if bad and _nan_into_dilated_deconv(net, loaded.reference, bad.blob):
             out.keras = "keras_mismatch:nan_dilated_deconv"
+        if bad and _nan_into_max_pool(net, loaded.reference, bad.blob):
+            out.keras = "keras_mismatch:nan_max_pool"
         out.detail["keras"] = f"{bad.blob}: rel {bad.max_rel:.3g}" if bad else ""
     for opinion in report.second_opinions:
         out.opencv, detail = _opencv_outcome(net, opinion, loaded.reference)

@@ -195,6 +195,8 @@ def _pool(b: _Builder, x: str) -> str | None:
         return None
     if not padded and ceil and ((oh - 1) * s[0] >= h or (ow - 1) * s[1] >= w):
         b.features.add(f"pool_empty_{method.lower()}")
+    if any(kk > sz + 2 * pp for kk, sz, pp in zip(k, (h, w), p)):
+        b.features.add("pool_kernel_past_input")  # float ceil: 1 output (C++ int: 0 or 1)
     if padded and p[0] != p[1] and 0 in p:
         b.features.add("pool_one_axis_padded")
     parts = [f"pool: {method}"]
