@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps({k: v for k, v in summary.items()}, indent=1))
     disagree = sum(r["keras"] != "agree" for r in rows)
     unexplained = sum(
-        "UNEXPLAINED" in (_explain(r["keras"]), _explain(r["opencv"]))
+        any("UNEXPLAINED" in _explain(o) for o in (r["keras"], r["opencv"]) if o != "agree")
         for r in rows
         if r["keras"] != "agree" or r["opencv"] != "agree"
     )

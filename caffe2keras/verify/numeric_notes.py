@@ -36,13 +36,14 @@ def float32_overflow_note(
     f64: Mapping[str, np.ndarray],
     order: Sequence[tuple[str, str, str]],
 ) -> str | None:
-    """The first blob (topological ``order`` of (blob, layer, type)) holding +-Inf in the float32
-    run where the float64 run is finite: where float32's range ran out."""
+    """The first blob (topological ``order`` of (blob, layer, type)) holding +-Inf or NaN in the
+    float32 run where the float64 run is finite: where float32's range ran out (an overflowed
+    sum turns into NaN one operation later, e.g. MVN's ``x - mean``)."""
     for blob, layer, ltype in order:
         a, b = f32.get(blob), f64.get(blob)
         if a is None or b is None or np.shape(a) != np.shape(b):
             continue
-        lost = np.isinf(a) & np.isfinite(b)
+        lost = ~np.isfinite(a) & np.isfinite(b)
         if lost.any():
             return (
                 f"blob '{blob}' (layer '{layer}', {ltype}) overflows float32, Caffe's precision, "
