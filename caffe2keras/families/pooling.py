@@ -303,20 +303,12 @@ def build_pooling(layer: Layer, inputs: list[Any], ctx: BuildContext) -> BuildRe
 
 
 def _fill_empty(y: Any, layer: Layer, ctx: BuildContext, empty: Pair, size: Pair, out: Pair) -> Any:
-    """Caffe's values where windows cover no pixel (only without padding, so only the trailing
-    rows/columns): MAX keeps its start value -FLT_MAX; AVE divides a zero sum by
-    ``min(start + k, size) - start`` per axis (0 or negative there: NaN or a signed zero)."""
+    """Caffe's values where windows cover no pixel (trailing rows/columns, no padding): MAX keeps
+    -FLT_MAX; AVE divides 0 by ``min(start + k, size) - start`` per axis (<= 0: NaN or -0)."""
     from caffe2keras.layers import EmptyPoolWindows
 
     p = layer.params
     starts = [(o - 1) * s for o, s in zip(out, p.stride)]  # the last window's start, pad 0
     sizes = [min(a + k, n) - a for a, k, n in zip(starts, p.kernel, size)]
-    fill = EmptyPoolWindows(
-        method=p.method,
-        rows=empty[0],
-        cols=empty[1],
-        row_size=sizes[0],
-        col_size=sizes[1],
-        name=ctx.names.make(layer.name, "empty"),
-    )
-    return fill(y)
+    name = ctx.names.make(layer.name, "empty")
+    return EmptyPoolWindows(p.method, *empty, *sizes, name=name)(y)
