@@ -155,3 +155,45 @@ from caffe2keras.keras_layers import padding as _padding  # noqa: E402, F401
 from caffe2keras.keras_layers import recurrent as _recurrent  # noqa: E402, F401
 from caffe2keras.keras_layers import ssd as _ssd  # noqa: E402, F401
 from caffe2keras.keras_layers import unpooling as _unpooling  # noqa: E402, F401
+
+FLT_MAX = 3.4028234663852886e38  # <cfloat>'s FLT_MAX, exactly representable in float32
+
+
+@_register
+class EmptyPoolWindows(_Elementwise):
+    """Caffe's pooling output where windows cover no input pixel: the last ``rows`` rows and
+    ``cols`` columns of an N, H, W, C pooled tensor (Caffe pads nothing there, so Keras' values
+    are meaningless).
+
+    MAX keeps Caffe's start value ``-FLT_MAX``. AVE is a zero sum divided by the window's size
+    clipped per axis, ``row_size`` / ``col_size`` for the empty row / column (0 or negative):
+    ``0 / (row_size * col_size)`` at the corner, ``0 / row_size`` along the row (the other
+    factor is positive), ``0 / col_size`` along the column: NaN or a signed zero.
+    """
+
+    _fields = ("method", "rows", "cols", "row_size", "col_size")
+
+    def __init__(
+        self, method: str, rows: int, cols: int, row_size: int, col_size: int, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.method = str(method)
+        self.rows, self.cols = int(rows), int(cols)
+        self.row_size, self.col_size = int(row_size), int(col_size)
+
+    def _values(self, dtype: Any) -> tuple[Any, Any, Any]:
+        if self.method == "MAX":
+            low = ops.cast(-FLT_MAX, dtype)
+            return low, low, low
+        zero = ops.cast(0.0, dtype)
+        r, c = ops.cast(self.row_size, dtype), ops.cast(self.col_size, dtype)
+        return zero / (r * c), zero / r, zero / c
+
+    def call(self, x: Any) -> Any:
+        h, w = x.shape[1], x.shape[2]
+        row = ops.reshape(ops.arange(h) >= h - self.rows, (1, h, 1, 1))
+        col = ops.reshape(ops.arange(w) >= w - self.cols, (1, 1, w, 1))
+        corner, on_row, on_col = self._values(x.dtype)
+        y = ops.where(col, on_col, x)
+        y = ops.where(row, on_row, y)
+        return ops.where(ops.logical_and(row, col), corner, y)

@@ -46,6 +46,9 @@ CUSTOM_LAYERS = (
     ("padc", "Pad", "data", "pad_param { pad_u: 1 pad_d: 2 pad_r: 1 pad_value: -0.5 }"),
     ("padm", "Pad", "data", "pad_param { pad_type: REFLECT pad_u: 2 pad_l: 1 pad_r: 3 }"),
     ("pade", "Pad", "data", "pad_param { pad_type: REPLICATE pad_d: 3 pad_l: 2 }"),
+    # windows past the input (issue 13): -FLT_MAX rows (MAX), signed zeros (AVE, sizes < 0)
+    ("pmax", "Pooling", "data", "pooling_param { pool: MAX kernel_size: 1 stride: 2 }"),
+    ("pave", "Pooling", "data", "pooling_param { pool: AVE kernel_size: 1 stride: 3 }"),
 )
 
 

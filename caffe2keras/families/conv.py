@@ -12,7 +12,7 @@ from caffe2keras.errors import UnsupportedParameterError, ValidationError
 from caffe2keras.frontend.params.registry import param_parser, require
 from caffe2keras.frontend.params.spatial import Pair, conv_geometry
 from caffe2keras.ir.graph import Layer, Shape
-from caffe2keras.ir.shapes.geometry import conv_out, deconv_out, need_4d
+from caffe2keras.ir.shapes.geometry import conv_extent, conv_out, deconv_out, need_4d
 from caffe2keras.ir.shapes.registry import (
     LayerShapes,
     shape_rule,
@@ -110,12 +110,32 @@ def depthwise_kernel(weight: np.ndarray, channels: int) -> np.ndarray:
     return np.transpose(weight.reshape(channels, out // channels, kh, kw), (2, 3, 0, 1))
 
 
-def _pad(x: Any, layer: Layer, ctx: BuildContext, pad: tuple[int, int]) -> Any:
+def _pad(x: Any, layer: Layer, ctx: BuildContext, pad: tuple[int, int]) -> tuple[Any, Pair]:
+    """Caffe's symmetric zero padding, plus zeros after the input where a window overhangs the
+    padded input (C++'s truncating division keeps it: see ``geometry.conv_out``); returns the
+    tensor and the Keras strides.
+
+    An axis with one output and a stride > 1 is cropped to the kernel's extent and convolved with
+    stride 1 (the same window): TensorFlow's oneDNN Conv2D (2.21, CPU) returns wrong values, even
+    garbage, for stride_w > 1 with one output column and unread columns after it (e.g. a 5x4
+    one-channel input, kernel 2x3, stride (1, 2))."""
     import keras
 
-    if pad == (0, 0):
-        return x
-    return keras.layers.ZeroPadding2D(padding=pad, name=ctx.names.make(layer.name, "pad"))(x)
+    p = layer.params
+    _, _, h, w = ctx.bottom_shapes(layer)[0]
+    after, crop, strides = [], [], []
+    for size, k, s, q, d in zip((h, w), p.kernel, p.stride, pad, p.dilation):
+        after.append(q + conv_extent(size, k, s, q, d))
+        one = conv_out(size, k, s, q, d) == 1 and s > 1
+        crop.append(size + q + after[-1] - (d * (k - 1) + 1) if one else 0)
+        strides.append(1 if one else s)
+    if pad != (0, 0) or after != [0, 0]:
+        padding = ((pad[0], after[0]), (pad[1], after[1]))
+        x = keras.layers.ZeroPadding2D(padding, name=ctx.names.make(layer.name, "pad"))(x)
+    if crop != [0, 0]:
+        cropping = ((0, crop[0]), (0, crop[1]))
+        x = keras.layers.Cropping2D(cropping, name=ctx.names.make(layer.name, "crop"))(x)
+    return x, (strides[0], strides[1])
 
 
 def _describe_conv(layer: Layer, bottoms: list[Shape]) -> str:
@@ -144,9 +164,9 @@ def build_conv(layer: Layer, inputs: list[Any], ctx: BuildContext) -> BuildResul
 
     p = layer.params
     channels = ctx.bottom_shapes(layer)[0][1]
-    x = _pad(inputs[0], layer, ctx, p.pad)
+    x, stride = _pad(inputs[0], layer, ctx, p.pad)
     dilated = p.dilation != (1, 1)
-    strides = (1, 1) if dilated else p.stride
+    strides = (1, 1) if dilated else stride
     common = dict(
         kernel_size=p.kernel,
         strides=strides,
@@ -167,9 +187,9 @@ def build_conv(layer: Layer, inputs: list[Any], ctx: BuildContext) -> BuildResul
         )
         kernel = conv_kernel(weight) if weight is not None else None
     y = conv(x)
-    if dilated and p.stride != (1, 1):
+    if dilated and stride != (1, 1):
         y = keras.layers.MaxPooling2D(
-            pool_size=1, strides=p.stride, name=ctx.names.make(layer.name, "stride")
+            pool_size=1, strides=stride, name=ctx.names.make(layer.name, "stride")
         )(y)
     weights = () if kernel is None else ((conv, (kernel, *layer.blobs[1:])),)
     return BuildResult(outputs=(y,), weights=weights)
@@ -233,12 +253,12 @@ def build_im2col(layer: Layer, inputs: list[Any], ctx: BuildContext) -> BuildRes
 
     p = layer.params
     channels = ctx.bottom_shapes(layer)[0][1]
-    x = _pad(inputs[0], layer, ctx, p.pad)
+    x, stride = _pad(inputs[0], layer, ctx, p.pad)
     dilated = p.dilation != (1, 1)
     conv = keras.layers.Conv2D(
         filters=channels * p.kernel[0] * p.kernel[1],
         kernel_size=p.kernel,
-        strides=(1, 1) if dilated else p.stride,
+        strides=(1, 1) if dilated else stride,
         padding="valid",
         dilation_rate=p.dilation,
         use_bias=False,
@@ -246,8 +266,8 @@ def build_im2col(layer: Layer, inputs: list[Any], ctx: BuildContext) -> BuildRes
         name=ctx.names.make(layer.name),
     )
     y = conv(x)
-    if dilated and p.stride != (1, 1):
+    if dilated and stride != (1, 1):
         y = keras.layers.MaxPooling2D(
-            pool_size=1, strides=p.stride, name=ctx.names.make(layer.name, "stride")
+            pool_size=1, strides=stride, name=ctx.names.make(layer.name, "stride")
         )(y)
     return BuildResult(outputs=(y,), weights=((conv, (im2col_kernel(channels, p.kernel),)),))

@@ -81,24 +81,50 @@ def dense_kernel(weight: np.ndarray, transpose: bool, bottom: Shape, axis: int) 
     return kernel
 
 
-@builder("InnerProduct", emits="Flatten + Dense", notes="`axis`, `transpose`; C,H,W flatten order")
+def _describe_ip(layer: Layer, bottoms: list[Shape]) -> str:
+    if not bottoms:
+        return "Flatten + Dense"
+    axis = canonical_axis(layer.params.axis, len(bottoms[0]), layer)
+    if len(bottoms[0]) == 4 and axis > 1:
+        return "Reshape + Dense" + (" + Reshape" if axis == 3 else "")
+    return "Flatten + Dense"
+
+
+@builder(
+    "InnerProduct",
+    emits="Flatten + Dense (Reshape around it for a 4-D bottom with axis 2 or 3)",
+    refine=_describe_ip,
+    notes="`axis` (also 2 and 3 on 4-D bottoms: a Dense over the trailing axes), `transpose`; "
+    "C,H,W flatten order",
+)
 def build_inner_product(layer: Layer, inputs: list[Any], ctx: BuildContext) -> BuildResult:
-    """Flatten (when the bottom has more axes after ``axis``) + Dense."""
+    """Flatten (when the bottom has more axes after ``axis``) + Dense.
+
+    ``inner_product_layer.cpp`` views the bottom as (prod(shape[:axis]), prod(shape[axis:])) in
+    Caffe's memory order. A 4-D bottom with ``axis`` 2 or 3 is reshaped (in Caffe order) to
+    (N, prod(shape[1:axis]), K), the Dense acts on the last axis, and a 4-D top (``axis`` 3) is
+    reshaped back.
+    """
     import keras
     import numpy as np
 
     p = layer.params
     bottom = ctx.bottom_shapes(layer)[0]
     axis = canonical_axis(p.axis, len(bottom), layer)
+    k = int(np.prod(bottom[axis:]))
+    top = (*bottom[:axis], p.num_output)
     x = inputs[0]
     if len(bottom) == 4 and axis == 1:
         x = keras.layers.Flatten(name=ctx.names.make(layer.name, "flatten"))(x)
-    elif len(bottom) == 4:
+    elif len(bottom) == 4 and axis == 0:
         raise UnsupportedParameterError(
-            "a 4-D bottom is only supported with axis 1", layer=layer.name, field="axis"
+            "axis 0 folds the batch into the product", layer=layer.name, field="axis"
         )
+    elif len(bottom) == 4:
+        rows = (bottom[0], int(np.prod(bottom[1:axis])), k)
+        x = reshape_caffe(x, bottom, rows, layer, ctx)
     elif axis != len(bottom) - 1:
-        flat = (*bottom[:axis], int(np.prod(bottom[axis:])))
+        flat = (*bottom[:axis], k)
         x = reshape_caffe(x, bottom, flat, layer, ctx)
     dense = keras.layers.Dense(
         p.num_output,
@@ -107,6 +133,10 @@ def build_inner_product(layer: Layer, inputs: list[Any], ctx: BuildContext) -> B
         name=ctx.names.make(layer.name),
     )
     y = dense(x)
+    if len(top) == 4:
+        y = reshape_caffe(
+            y, (bottom[0], int(np.prod(bottom[1:axis])), p.num_output), top, layer, ctx
+        )
     if not layer.blobs:
         return BuildResult(outputs=(y,))
     kernel = dense_kernel(layer.blobs[0], p.transpose, bottom, axis)

@@ -18,7 +18,7 @@ from typing import Any
 from caffe2keras.errors import UnsupportedParameterError
 from caffe2keras.frontend.params.registry import param_parser, require
 from caffe2keras.ir.graph import Layer, Shape
-from caffe2keras.ir.shapes.geometry import need_4d, pool_out
+from caffe2keras.ir.shapes.geometry import empty_pool_windows, need_4d, pool_out
 from caffe2keras.ir.shapes.registry import (
     LayerShapes,
     shape_rule,
@@ -50,13 +50,22 @@ class PoolingParams:
 
 
 def _pair(p: Any, layer_pb: Any, name: str, h: str, w: str, default: int) -> Pair:
+    """``pooling_layer.cpp`` LayerSetUp: ``name`` or both ``h`` and ``w``, never a lone one.
+
+    For the kernel, Caffe checks ``!has_kernel_size != !(has_kernel_h && has_kernel_w)`` and
+    then reads ``kernel_size`` when given: a lone ``kernel_h``/``kernel_w`` beside it is accepted
+    and ignored. Pad and stride refuse a lone ``_h``/``_w`` (unlike Convolution's pad).
+    """
     has_h, has_w = p.HasField(h), p.HasField(w)
+    if name == "kernel_size" and p.HasField(name) and has_h != has_w:
+        value = int(getattr(p, name))
+        return value, value
     if has_h or has_w:
         require(
             has_h and has_w,
             layer_pb,
             h if not has_h else w,
-            f"'{h}' and '{w}' must be given together",
+            f"'{h}' and '{w}' must be given together (Caffe's pooling refuses a lone one)",
         )
         require(
             not p.HasField(name), layer_pb, name, f"'{name}' cannot be combined with '{h}'/'{w}'"
@@ -89,7 +98,7 @@ def parse_pooling(layer_pb: Any) -> PoolingParams:
     kernel: Pair | None
     if global_pooling:
         require(
-            not (p.HasField("kernel_size") or p.HasField("kernel_h")),
+            not any(p.HasField(f) for f in ("kernel_size", "kernel_h", "kernel_w")),
             layer_pb,
             "kernel_size",
             "global_pooling cannot be combined with a kernel size",
@@ -132,14 +141,31 @@ def pooling_shapes(layer: Layer, bottoms: list[Shape]) -> LayerShapes:
     n, c, h, w = shape
     if p.global_pooling:
         return LayerShapes(tops=tuple((n, c, 1, 1) for _ in layer.tops))
-    oh = pool_out(h, p.kernel[0], p.stride[0], p.pad[0], p.ceil)
-    ow = pool_out(w, p.kernel[1], p.stride[1], p.pad[1], p.ceil)
-    return LayerShapes(tops=tuple((n, c, oh, ow) for _ in layer.tops))
+    padded = any(p.pad)
+    oh = pool_out(h, p.kernel[0], p.stride[0], p.pad[0], p.ceil, padded)
+    ow = pool_out(w, p.kernel[1], p.stride[1], p.pad[1], p.ceil, padded)
+    empty = (
+        empty_pool_windows(h, p.kernel[0], p.stride[0], p.pad[0], oh),
+        empty_pool_windows(w, p.kernel[1], p.stride[1], p.pad[1], ow),
+    )
+    notes: tuple[str, ...] = ()
+    if any(empty):
+        value = "-FLT_MAX" if p.method == "MAX" else "0 / (window size), NaN or 0"
+        notes = (
+            f"layer '{layer.name}' ({p.method} pooling): its last {empty[0]} output row(s) and "
+            f"{empty[1]} column(s) of windows cover no input pixel (ceil rounding with a stride "
+            f"larger than the kernel and no padding); Caffe outputs {value} there, and so "
+            f"does the converted model. This is almost always a mistake in the model.",
+        )
+    return LayerShapes(tops=tuple((n, c, oh, ow) for _ in layer.tops), notes=notes)
 
 
-def pool_geometry(size: int, k: int, s: int, p: int, ceil: bool) -> tuple[int, int, int]:
-    """(output size, padding after, how far the last window overhangs H + 2p)."""
-    out = pool_out(size, k, s, p, ceil)
+def pool_geometry(
+    size: int, k: int, s: int, p: int, ceil: bool, padded: bool | None = None
+) -> tuple[int, int, int]:
+    """(output size, padding after, how far the last window overhangs H + 2p); ``padded`` as in
+    :func:`caffe2keras.ir.shapes.geometry.pool_out` (does either axis of the layer pad?)."""
+    out = pool_out(size, k, s, p, ceil, padded)
     extent = (out - 1) * s + k  # padded length the windows span
     after = max(extent - size - p, 0)
     overhang = max(extent - (size + 2 * p), 0)
@@ -218,13 +244,14 @@ def _describe_pooling(layer: Layer, bottoms: list[Shape]) -> str:
 
 @builder(
     "Pooling",
-    emits="MaxPooling2D / AveragePooling2D (+ ZeroPadding2D, Cropping2D)",
+    emits="MaxPooling2D / AveragePooling2D (+ ZeroPadding2D, Cropping2D, EmptyPoolWindows)",
     refine=_describe_pooling,
     notes="MAX/AVE; Caffe's ceil rounding (`ceil_mode: false` or `round_mode: FLOOR` for floor) "
     "and clip rule; MAX never sees padding as a value (zero padding only for provably "
     "non-negative inputs, else edge replication); AVE divisor clipped as Caffe does; "
     "global pooling; MAX's second top, the mask (plane index of each window's first maximum: "
-    "MaxPoolMask, custom, keras.ops)",
+    "MaxPoolMask, custom, keras.ops); windows past the input (ceil, stride > kernel, no pad): "
+    "-FLT_MAX / NaN as Caffe (EmptyPoolWindows, custom, keras.ops; noted in the report)",
 )
 def build_pooling(layer: Layer, inputs: list[Any], ctx: BuildContext) -> BuildResult:
     """MAX or AVE pooling (global pooling = a window of the whole input)."""
@@ -251,9 +278,14 @@ def build_pooling(layer: Layer, inputs: list[Any], ctx: BuildContext) -> BuildRe
         )
         y = cls(keepdims=True, name=ctx.names.make(layer.name))(inputs[0])
         return BuildResult(outputs=(y,))
+    padded = any(p.pad)
     (oh, after_h, over_h), (ow, after_w, over_w) = (
-        pool_geometry(h, p.kernel[0], p.stride[0], p.pad[0], p.ceil),
-        pool_geometry(w, p.kernel[1], p.stride[1], p.pad[1], p.ceil),
+        pool_geometry(h, p.kernel[0], p.stride[0], p.pad[0], p.ceil, padded),
+        pool_geometry(w, p.kernel[1], p.stride[1], p.pad[1], p.ceil, padded),
+    )
+    empty = (
+        empty_pool_windows(h, p.kernel[0], p.stride[0], p.pad[0], oh),
+        empty_pool_windows(w, p.kernel[1], p.stride[1], p.pad[1], ow),
     )
     pads = ((p.pad[0], after_h), (p.pad[1], after_w))
     if p.method == "MAX":
@@ -265,8 +297,23 @@ def build_pooling(layer: Layer, inputs: list[Any], ctx: BuildContext) -> BuildRe
         y = keras.layers.AveragePooling2D(
             pool_size=p.kernel, strides=p.stride, padding="valid", name=ctx.names.make(layer.name)
         )(x)
-        if over_h:
+        # an empty last row/column is filled below; otherwise its windows may be clipped
+        if over_h and not empty[0]:
             y = _rescale_last(y, layer, ctx, 1, oh, p.kernel[0] / (p.kernel[0] - over_h))
-        if over_w:
+        if over_w and not empty[1]:
             y = _rescale_last(y, layer, ctx, 2, ow, p.kernel[1] / (p.kernel[1] - over_w))
+    if any(empty):
+        y = _fill_empty(y, layer, ctx, empty, (h, w), (oh, ow))
     return BuildResult(outputs=(y,))
+
+
+def _fill_empty(y: Any, layer: Layer, ctx: BuildContext, empty: Pair, size: Pair, out: Pair) -> Any:
+    """Caffe's values where windows cover no pixel (trailing rows/columns, no padding): MAX keeps
+    -FLT_MAX; AVE divides 0 by ``min(start + k, size) - start`` per axis (<= 0: NaN or -0)."""
+    from caffe2keras.layers import EmptyPoolWindows
+
+    p = layer.params
+    starts = [(o - 1) * s for o, s in zip(out, p.stride)]  # the last window's start, pad 0
+    sizes = [min(a + k, n) - a for a, k, n in zip(starts, p.kernel, size)]
+    name = ctx.names.make(layer.name, "empty")
+    return EmptyPoolWindows(p.method, *empty, *sizes, name=name)(y)

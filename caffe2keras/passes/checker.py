@@ -152,6 +152,7 @@ def run(graph: Graph, require_blobs: bool = True) -> Graph:
     _check_io(graph)
     shapes: dict[str, Shape] = {spec.name: spec.shape for spec in graph.inputs}
     expected: dict[str, tuple[Shape, ...]] = {}
+    shape_notes: list[str] = []
     for layer in graph.layers:
         check_counts(layer)
         for b in layer.bottoms:
@@ -161,8 +162,9 @@ def run(graph: Graph, require_blobs: bool = True) -> Graph:
         shapes.update(zip(layer.tops, result.tops))
         _check_blob_sizes(layer, result.blobs)
         expected[layer.name] = result.blobs
+        shape_notes += result.notes
     if require_blobs:
         foreign.check(graph, expected)
     layers = tuple(check_layer(lay, expected[lay.name], require_blobs) for lay in graph.layers)
     checked = graph.with_(layers=layers)
-    return checked.with_(notes=(*graph.notes, *nonfinite_notes(checked)))
+    return checked.with_(notes=(*graph.notes, *shape_notes, *nonfinite_notes(checked)))

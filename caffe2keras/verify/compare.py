@@ -84,6 +84,19 @@ def batch_shared(keras: np.ndarray, ref: np.ndarray) -> bool:
     return keras.ndim == ref.ndim >= 1 and ref.shape[0] == 1 and keras.shape[1:] == ref.shape[1:]
 
 
+FLT_MAX = float(np.finfo(np.float32).max)
+
+
+def _same_specials(k: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Where both hold the same special value: NaN, +-Inf or +-FLT_MAX (Caffe's start value of
+    its max reductions, left where a pooling window covers no pixel). Caffe computes these too
+    (an AVE window of zero size is 0 / 0): they agree exactly, and must neither count as an
+    error nor set the blob's scale (``ref_max``)."""
+    both_nan = np.isnan(k) & np.isnan(r)
+    extreme = (k == r) & (np.isinf(r) | (np.abs(r) == FLT_MAX))
+    return both_nan | extreme
+
+
 def compare_blob(
     blob: str,
     layer: str,
@@ -94,9 +107,12 @@ def compare_blob(
     is_output: bool,
     noise: float = 0.0,
     own_inputs: np.ndarray | None = None,
+    specials: bool = True,
 ) -> BlobComparison:
     """All the numbers for one blob; a wrong shape is the worst mismatch there is.
-    ``own_inputs``: for a detection blob, the reference op's rows on Keras' own bottoms."""
+    ``own_inputs``: for a detection blob, the reference op's rows on Keras' own bottoms.
+    ``specials``: whether the same NaN/Inf/FLT_MAX on both sides agree (:func:`_same_specials`);
+    else any NaN is the worst mismatch."""
     if layer_type in DETECTION_TYPES:
         return _compare_detections(
             blob, layer, layer_type, keras, ref, tol, is_output, noise, own_inputs
@@ -106,18 +122,25 @@ def compare_blob(
     r = np.asarray(ref, dtype=np.float64)
     if k.shape != r.shape and batch_shared(k, r):
         r = np.broadcast_to(r, k.shape)  # each Keras sample must equal the one reference sample
-    ref_max = float(np.max(np.abs(r))) if r.size else 0.0
     same_shape = k.shape == r.shape
+    if specials and same_shape and r.size:
+        special = _same_specials(k, r)
+        if special.any():
+            k, r = k[~special], r[~special]
+    finite = np.abs(r[np.isfinite(r)])  # an infinite scale would let any error pass
+    ref_max = float(np.max(finite)) if finite.size else 0.0
     inf = float("inf")
     max_abs = mean_abs = inf
     cosine, top1, top5 = 0.0, None, None
     if same_shape:
-        diff = np.abs(k - r)
+        with np.errstate(invalid="ignore"):  # inf - inf: NaN, the worst mismatch below
+            diff = np.abs(k - r)
         # a NaN anywhere is the worst mismatch (np.nanmax would warn on an all-NaN blob)
         max_abs = inf if np.isnan(diff).any() else (float(np.max(diff)) if diff.size else 0.0)
         mean_abs = float(diff.mean()) if diff.size else 0.0
-        cosine = _cosine(k.ravel(), r.ravel())
-        top1, top5 = _topk(k, r) if is_output else (None, None)
+        with np.errstate(invalid="ignore", over="ignore"):  # +-Inf left in either side
+            cosine = _cosine(k.ravel(), r.ravel())
+        top1, top5 = _topk(k, r) if is_output and k.shape == np.shape(keras) else (None, None)
     max_rel = max_abs / ref_max if ref_max > 0 else (0.0 if max_abs == 0 else inf)
     return BlobComparison(
         blob=blob,
@@ -193,6 +216,7 @@ def compare_all(
     tol: Tolerance,
     noise: Mapping[str, float] | None = None,
     own_inputs: Mapping[str, np.ndarray] | None = None,
+    specials: bool = True,
 ) -> list[BlobComparison]:
     """Compare every (blob, layer, type) of ``order`` present in both mappings, in that order
     (``own_inputs``: detection blobs' rows on Keras' own bottoms, see ``detections.py``)."""
@@ -212,17 +236,26 @@ def compare_all(
                     blob in outputs,
                     noise.get(blob, 0.0),
                     own_inputs.get(blob),
+                    specials,
                 )
             )
     return rows
 
 
 def rounding_noise(a: Mapping[str, np.ndarray], b: Mapping[str, np.ndarray]) -> dict[str, float]:
-    """Per blob, max|a - b| / max|b|: the gap between two precisions of the same reference."""
+    """Per blob, max|a - b| / max|b|: the gap between two precisions of the same reference
+    (positions where both hold the same special value, see :func:`_same_specials`, left out)."""
     out = {}
     for blob, ref in b.items():
         if blob in a and np.shape(a[blob]) == np.shape(ref) and np.size(ref):
+            other = np.asarray(a[blob], np.float64)
+            ref = np.asarray(ref, np.float64)
+            keep = ~_same_specials(other, ref)
+            other, ref = other[keep], ref[keep]
+            if not ref.size:
+                out[blob] = 0.0
+                continue
             scale = float(np.max(np.abs(ref)))
-            gap = float(np.max(np.abs(np.asarray(a[blob], np.float64) - ref)))
+            gap = float(np.max(np.abs(other - ref)))
             out[blob] = gap / scale if scale > 0 else 0.0
     return out

@@ -19,6 +19,7 @@ EXPECTED = {
     "Clip",
     "MeanVarianceNormalization",
     "Pad2D",
+    "EmptyPoolWindows",
 }
 
 

@@ -70,3 +70,29 @@ def test_a_batch_of_one_is_no_licence_for_other_shape_mismatches() -> None:
     for keras in (np.zeros((2, 2, 4)), np.zeros((2, 6)), np.zeros((2, 1, 2, 3))):
         row = _compare(keras, ref)
         assert not row.passed and row.max_abs == math.inf
+
+
+FLT_MAX = float(np.finfo(np.float32).max)
+
+
+def test_nan_at_the_same_places_agrees_and_the_rest_is_compared() -> None:
+    # Caffe's AVE over a window of size 0 is 0 / 0: both sides hold NaN there (issue 13)
+    ref = np.array([1.0, np.nan, -4.0])
+    row = _compare(np.array([1.0, np.nan, -4.002]), ref)
+    assert math.isclose(row.max_abs, 0.002, rel_tol=1e-9) and row.ref_max == 4.0 and row.passed
+    assert not _compare(np.array([1.0, 0.0, -4.0]), ref).passed  # a number where Caffe has NaN
+    assert not _compare(np.array([np.nan, np.nan, -4.0]), ref).passed  # NaN where Caffe has 1
+
+
+def test_flt_max_left_by_empty_windows_does_not_set_the_scale() -> None:
+    ref = np.array([-FLT_MAX, 2.0, 1.0])
+    row = _compare(np.array([-FLT_MAX, 2.0, 1.01]), ref)
+    assert row.ref_max == 2.0 and math.isclose(row.max_rel, 0.005, rel_tol=1e-9)
+    assert not row.passed  # 0.005 > rtol 1e-3: the -FLT_MAX no longer hides it
+    assert not _compare(np.array([0.0, 2.0, 1.0]), ref).passed  # 0 where Caffe has -FLT_MAX
+
+
+def test_equal_infinities_agree_and_opposite_ones_do_not() -> None:
+    ref = np.array([np.inf, 1.0])
+    assert _compare(np.array([np.inf, 1.0]), ref).passed
+    assert not _compare(np.array([-np.inf, 1.0]), ref).passed

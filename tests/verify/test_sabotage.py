@@ -82,7 +82,9 @@ def test_ignoring_ceil_mode_false(tmp_path, monkeypatch, golden_layer, case) -> 
     g = golden_layer(case)
     real = pooling.pool_geometry
     monkeypatch.setattr(
-        pooling, "pool_geometry", lambda size, k, s, p, ceil: real(size, k, s, p, True)
+        pooling,
+        "pool_geometry",
+        lambda size, k, s, p, ceil, padded=None: real(size, k, s, p, True, padded),
     )
     result = convert(g.prototxt, g.caffemodel, tmp_path, g.input_shapes)
     assert_blamed(result, "pool")

@@ -11,27 +11,36 @@ Pair = tuple[int, int]
 
 
 def spatial_pair(
-    msg: Any, layer_pb: Any, repeated: str, h_name: str, w_name: str, default: int
+    msg: Any,
+    layer_pb: Any,
+    repeated: str,
+    h_name: str,
+    w_name: str,
+    default: int,
+    positive: bool = False,
 ) -> Pair:
     """Resolve a repeated field (0, 1 or 2 values) and its ``_h``/``_w`` overrides into (h, w).
 
-    Caffe: when either of ``<x>_h``/``<x>_w`` is given, both must be and the repeated form must be
-    empty; otherwise one value applies to both axes and two values are (h, w).
+    ``base_conv_layer.cpp`` LayerSetUp: when either of ``<x>_h``/``<x>_w`` is given the repeated
+    form must be empty and the pair is read as it stands, so a lone one leaves the other at its
+    proto default 0 (fine for a pad; a kernel or stride, ``positive``, must then be > 0 and is
+    refused). Otherwise one value applies to both axes and two values are (h, w).
     """
     has_h, has_w = msg.HasField(h_name), msg.HasField(w_name)
     values = list(getattr(msg, repeated))
     if has_h or has_w:
         require(
-            has_h and has_w,
-            layer_pb,
-            h_name if not has_h else w_name,
-            f"'{h_name}' and '{w_name}' must be given together",
-        )
-        require(
             not values,
             layer_pb,
             repeated,
             f"'{repeated}' cannot be combined with '{h_name}'/'{w_name}'",
+        )
+        given, missing = (h_name, w_name) if has_h else (w_name, h_name)
+        require(
+            not positive or (has_h and has_w),
+            layer_pb,
+            missing,
+            f"'{given}' without '{missing}': Caffe reads '{missing}' as 0, and it must be positive",
         )
         return int(getattr(msg, h_name)), int(getattr(msg, w_name))
     if not values:
@@ -50,14 +59,14 @@ def spatial_pair(
 def conv_geometry(layer_pb: Any) -> tuple[Pair, Pair, Pair, Pair]:
     """convolution_param's (kernel, stride, pad, dilation), each an explicit (h, w), checked."""
     p = layer_pb.convolution_param
-    kernel = spatial_pair(p, layer_pb, "kernel_size", "kernel_h", "kernel_w", 0)
+    kernel = spatial_pair(p, layer_pb, "kernel_size", "kernel_h", "kernel_w", 0, positive=True)
     require(
         kernel[0] > 0 and kernel[1] > 0,
         layer_pb,
         "kernel_size",
         f"kernel size must be positive, got {kernel}",
     )
-    stride = spatial_pair(p, layer_pb, "stride", "stride_h", "stride_w", 1)
+    stride = spatial_pair(p, layer_pb, "stride", "stride_h", "stride_w", 1, positive=True)
     require(
         stride[0] > 0 and stride[1] > 0,
         layer_pb,

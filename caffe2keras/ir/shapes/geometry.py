@@ -8,9 +8,24 @@ from caffe2keras.errors import UnsupportedParameterError, ValidationError
 from caffe2keras.ir.graph import Layer, Shape
 
 
+def c_div(a: int, b: int) -> int:
+    """C++ integer division of ints: the quotient truncated toward zero (Python's ``//`` floors:
+    ``-1 // 2`` is -1 where C++ gives 0)."""
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b >= 0) else -q
+
+
 def conv_out(size: int, k: int, s: int, p: int, d: int) -> int:
-    """Caffe's convolution output size (``conv_layer.cpp`` compute_output_shape)."""
-    return (size + 2 * p - (d * (k - 1) + 1)) // s + 1
+    """Caffe's convolution output size (``conv_layer.cpp`` compute_output_shape), in C++ int
+    arithmetic: a dilated kernel up to ``stride - 1`` larger than the padded input still gives
+    one output, whose window reads zeros beyond the input (``im2col.cpp``)."""
+    return c_div(size + 2 * p - (d * (k - 1) + 1), s) + 1
+
+
+def conv_extent(size: int, k: int, s: int, p: int, d: int) -> int:
+    """How far past ``size + p`` the last convolution window reaches (zeros to pad after the
+    input, beyond ``p``): positive only when truncating division kept a window that overhangs."""
+    return max((conv_out(size, k, s, p, d) - 1) * s + d * (k - 1) + 1 - size - 2 * p, 0)
 
 
 def deconv_out(size: int, k: int, s: int, p: int, d: int) -> int:
@@ -18,14 +33,23 @@ def deconv_out(size: int, k: int, s: int, p: int, d: int) -> int:
     return s * (size - 1) + (d * (k - 1) + 1) - 2 * p
 
 
-def pool_out(size: int, k: int, s: int, p: int, ceil: bool) -> int:
-    """Caffe's pooling output size (``pooling_layer.cpp`` Reshape): round up or down, then drop a
-    last window that would start inside the bottom/right padding."""
+def pool_out(size: int, k: int, s: int, p: int, ceil: bool, padded: bool | None = None) -> int:
+    """Caffe's pooling output size (``pooling_layer.cpp`` Reshape): ``ceil``/``floor`` of a float
+    quotient (true rounding, not C++ truncation), then, when the layer has any padding
+    (``padded``: ``pad_h || pad_w``; default ``p > 0``), drop a last window that would start at
+    or past ``size + p``. That rule runs for both axes when either is padded; without any
+    padding a ceil-rounded last window can start past the input and cover no pixel at all."""
     span = size + 2 * p - k
     out = (-(-span // s) if ceil else span // s) + 1
-    if p > 0 and (out - 1) * s >= size + p:
+    if (p > 0 if padded is None else padded) and (out - 1) * s >= size + p:
         out -= 1
     return out
+
+
+def empty_pool_windows(size: int, k: int, s: int, p: int, out: int) -> int:
+    """How many trailing pooling windows along an axis start at or past the input's end (0 or
+    1 in practice): Caffe leaves MAX at -FLT_MAX there and AVE at 0 / (clipped size)."""
+    return sum(1 for o in range(out) if o * s - p >= size)
 
 
 def slice_sizes(layer: Layer, total: int) -> list[int]:

@@ -16,6 +16,7 @@ class LayerShapes:
 
     tops: tuple[Shape, ...]
     blobs: tuple[Shape, ...] = ()
+    notes: tuple[str, ...] = ()  # what the user should know (e.g. pooling windows with no pixel)
 
 
 Rule = Callable[[Layer, list[Shape]], LayerShapes]

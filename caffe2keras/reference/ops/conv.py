@@ -25,11 +25,15 @@ def im2col_view(
     """Caffe's ``im2col.cpp`` as a strided view of shape (N, C, OH, OW, KH, KW).
 
     Element (oh, ow, i, j) reads input row ``-pad_h + i * dilation_h + oh * stride_h`` (and the
-    same for columns), zero outside the image.
+    same for columns), zero outside the image, also past the padding: C++'s truncating division
+    keeps one output when the kernel overhangs the padded input by less than the stride.
     """
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, pad, dilation
-    padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
     extent = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
+    h, w = x.shape[2:]
+    over_h = max((out_hw[0] - 1) * sh + extent[0] - h - 2 * ph, 0)
+    over_w = max((out_hw[1] - 1) * sw + extent[1] - w - 2 * pw, 0)
+    padded = np.pad(x, ((0, 0), (0, 0), (ph, ph + over_h), (pw, pw + over_w)))
     view = sliding_window_view(padded, extent, axis=(2, 3))
     return view[:, :, ::sh, ::sw, ::dh, ::dw][:, :, : out_hw[0], : out_hw[1]]
 

@@ -1,7 +1,9 @@
 """Pooling: MAX, AVE and test-time STOCHASTIC, exactly as Caffe's ``pooling_layer.cpp``.
 
-Output sizes come from :func:`caffe2keras.ir.shapes.geometry.pool_out` (ceil or floor, then the
-last window is dropped when it would start inside the bottom/right padding).
+Output sizes come from :func:`caffe2keras.ir.shapes.geometry.pool_out` (ceil or floor, then,
+when the layer pads either axis, the last window is dropped when it would start inside the
+bottom/right padding). Without padding a ceil-rounded last window can start past the input:
+MAX leaves it at -FLT_MAX and AVE divides a zero sum by a zero or negative size, as Caffe does.
 """
 
 from __future__ import annotations
@@ -35,7 +37,11 @@ def pool_geometry(layer: Layer, height: int, width: int) -> tuple[Pair, Pair, Pa
             )
         return (height, width), (1, 1), (0, 0), (1, 1)
     (kh, kw), (sh, sw), (ph, pw) = p.kernel, p.stride, p.pad
-    out = (pool_out(height, kh, sh, ph, p.ceil), pool_out(width, kw, sw, pw, p.ceil))
+    padded = bool(ph or pw)  # Reshape's clip rule runs on both axes when either pads
+    out = (
+        pool_out(height, kh, sh, ph, p.ceil, padded),
+        pool_out(width, kw, sw, pw, p.ceil, padded),
+    )
     return p.kernel, p.stride, p.pad, out
 
 
