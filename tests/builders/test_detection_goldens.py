@@ -160,7 +160,10 @@ def test_cli_verifies_a_detection_blob(tmp_path) -> None:
     args += ["--report", str(tmp_path / "r.json"), "--detection-rows", "0.98"]
     result = CliRunner().invoke(main, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    assert "detections det: 100.0% of rows match one to one (required 98%)" in result.output
+    assert (
+        "detections det: 100.0% of rows match the reference layer on Keras' own inputs "
+        "(required 98%); 100.0% match the reference's whole forward pass"
+    ) in " ".join(result.output.split())
     blobs = json.loads((tmp_path / "r.json").read_text())["blobs"]
     blob = next(b for b in blobs if b["blob"] == "det")
-    assert blob["rows_matched"] == 1.0 and blob["passed"]
+    assert blob["rows_matched"] == 1.0 and blob["rows_matched_own_inputs"] == 1.0 and blob["passed"]

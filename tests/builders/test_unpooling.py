@@ -129,7 +129,7 @@ def test_reference_refuses_mask_indices_outside_the_plane(index) -> None:
 
 
 def test_keras_drops_mask_indices_outside_the_plane(tmp_path) -> None:
-    from caffe2keras.layers import MaxUnpool
+    from caffe2keras.keras_layers.unpooling import MaxUnpool
 
     x = np.arange(1, 5, dtype=np.float32).reshape(1, 2, 2, 1)
     mask = np.array([0, 99, -1, 3], np.float32).reshape(1, 2, 2, 1)
