@@ -127,6 +127,15 @@ def _nonfinite_params(params: object) -> list[str]:
     return bad
 
 
+# Every note of nonfinite_notes() ends so; verification reads it back (has_nonfinite).
+_NONFINITE_TAIL = "converted as they are; verification fails wherever they reach"
+
+
+def has_nonfinite(graph: Graph) -> bool:
+    """Whether the checker noted NaN/Inf weights or parameters in ``graph`` (no rescan)."""
+    return any(note.endswith(_NONFINITE_TAIL) for note in graph.notes)
+
+
 def nonfinite_notes(graph: Graph) -> tuple[str, ...]:
     """One note per layer whose blobs or parameters hold NaN or Inf."""
     notes = []
@@ -135,14 +144,13 @@ def nonfinite_notes(graph: Graph) -> tuple[str, ...]:
         bad = [f"blob {i}: {n} NaN, {f} Inf" for i, n, f in found if n or f]
         if bad:
             notes.append(
-                f"layer '{layer.name}' has non-finite weights ({'; '.join(bad)}): converted as "
-                f"they are; verification fails wherever they reach"
+                f"layer '{layer.name}' has non-finite weights ({'; '.join(bad)}): {_NONFINITE_TAIL}"
             )
         params = _nonfinite_params(layer.params)
         if params:
             notes.append(
                 f"layer '{layer.name}' has non-finite parameters ({'; '.join(params)}): "
-                f"converted as they are; verification fails wherever they reach"
+                f"{_NONFINITE_TAIL}"
             )
     return tuple(notes)
 

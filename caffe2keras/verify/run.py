@@ -98,7 +98,7 @@ def verify_model(
     ``second_opinions`` (engine name -> runner) are run on the same inputs and compared with the
     numpy reference; they are reported beside it and do not change the verdict.
     """
-    from caffe2keras.passes.checker import nonfinite_notes
+    from caffe2keras.passes.checker import has_nonfinite
     from caffe2keras.reference.executor import run_reference
     from caffe2keras.verify.detections import own_input_references
     from caffe2keras.verify.numeric_notes import float32_overflow_note, numpy_warnings
@@ -127,7 +127,7 @@ def verify_model(
     # NaN/Inf/FLT_MAX at the same places agree (Caffe makes them: empty pooling windows), except
     # in a net with non-finite weights, whose verification fails wherever they reach (the
     # loader's note says so): there the culprit is the layer holding them.
-    specials = not nonfinite_notes(net.reference)
+    specials = not has_nonfinite(net.reference)
     with numpy_warnings("the comparison", notes):
         rows = compare_all(
             keras_blobs, ref_bm, order, net.keras.outputs, tolerance, noise, own, specials
