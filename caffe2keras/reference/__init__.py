@@ -12,11 +12,17 @@ shows up as a mismatch instead of being shared.
 
 from __future__ import annotations
 
-from caffe2keras.reference.executor import run_reference
+from caffe2keras.reference.executor import iter_reference, run_reference
 from caffe2keras.reference.registry import (
     reference_op,
     reference_types,
     register_reference_op,
 )
 
-__all__ = ["reference_op", "reference_types", "register_reference_op", "run_reference"]
+__all__ = [
+    "iter_reference",
+    "reference_op",
+    "reference_types",
+    "register_reference_op",
+    "run_reference",
+]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -63,23 +63,38 @@ def _bind_inputs(
     return values
 
 
-def run_reference(
-    graph: Graph, inputs: Mapping[str, np.ndarray], dtype: DTypeLike = np.float64
-) -> dict[str, np.ndarray]:
-    """Caffe's TEST-phase forward pass of ``graph`` in numpy.
+def last_uses(graph: Graph) -> dict[str, int]:
+    """Each blob's last consuming layer (index into ``graph.layers``); -1 when none reads it."""
+    last: dict[str, int] = {spec.name: -1 for spec in graph.inputs}
+    for i, layer in enumerate(graph.layers):
+        for top in layer.tops:
+            last.setdefault(top, -1)
+        for bottom in layer.bottoms:
+            last[bottom] = i
+    return last
 
-    ``inputs`` maps each net input (graph or Caffe name) to an N, C, H, W array of any batch size
-    whose other dimensions match the graph's. Computation is in ``dtype`` (float64 by default;
-    float32 mimics Caffe's arithmetic). Returns every blob by its graph name (inputs, in-place
-    versions such as ``x@bn``, final names) plus every name in ``graph.aliases``, sharing the
-    array of the blob it resolves to. The arrays are read-only.
+
+def iter_reference(
+    graph: Graph, inputs: Mapping[str, np.ndarray], dtype: DTypeLike = np.float64
+) -> Iterator[tuple[str, np.ndarray]]:
+    """Caffe's TEST-phase forward pass of ``graph`` in numpy, one blob at a time.
+
+    Yields ``(blob, value)`` for each input, then each layer's tops in graph order (graph names;
+    aliases are not yielded: resolve them with ``graph.resolve``). The executor drops its own
+    reference to a blob once its last consumer has run, so a caller that keeps only what it
+    still needs holds a forward pass's live set, not every activation. Arrays are read-only.
+    See :func:`run_reference` for ``inputs`` and ``dtype``.
     """
     dtype = np.dtype(dtype)
     if not np.issubdtype(dtype, np.floating):
         raise ValueError(f"dtype must be a floating type, got {dtype}")
     _check_supported(graph)
     values = _bind_inputs(graph, inputs, dtype)
-    for layer in graph.layers:
+    last = last_uses(graph)
+    for name, arr in values.items():
+        arr.flags.writeable = False
+        yield name, arr
+    for i, layer in enumerate(graph.layers):
         op = lookup_reference_op(layer.type)
         assert op is not None
         missing = [b for b in layer.bottoms if b not in values]
@@ -95,12 +110,32 @@ def run_reference(
                 f"reference op for {layer.type} returned {len(outputs)} "
                 f"arrays for {len(layer.tops)} tops (layer '{layer.name}')"
             )
+        for bottom in set(layer.bottoms):
+            if last.get(bottom, -1) <= i:
+                values.pop(bottom, None)
         for top, out in zip(layer.tops, outputs):
-            values[top] = np.asarray(out).astype(dtype, copy=False)
+            arr = np.asarray(out).astype(dtype, copy=False)
+            arr.flags.writeable = False
+            if last.get(top, -1) > i:
+                values[top] = arr
+            yield top, arr
+
+
+def run_reference(
+    graph: Graph, inputs: Mapping[str, np.ndarray], dtype: DTypeLike = np.float64
+) -> dict[str, np.ndarray]:
+    """Caffe's TEST-phase forward pass of ``graph`` in numpy, keeping every blob.
+
+    ``inputs`` maps each net input (graph or Caffe name) to an N, C, H, W array of any batch size
+    whose other dimensions match the graph's. Computation is in ``dtype`` (float64 by default;
+    float32 mimics Caffe's arithmetic). Returns every blob by its graph name (inputs, in-place
+    versions such as ``x@bn``, final names) plus every name in ``graph.aliases``, sharing the
+    array of the blob it resolves to. The arrays are read-only. :func:`iter_reference` is the
+    same pass, streamed.
+    """
+    values = dict(iter_reference(graph, inputs, dtype))
     for name in graph.aliases:
         target = graph.resolve(name)
         if target in values:
             values[name] = values[target]
-    for arr in values.values():
-        arr.flags.writeable = False
     return values

@@ -94,3 +94,29 @@ def test_in_place_versions_and_renamed_inputs(golden_layer) -> None:
     out = run_reference(graph, golden.inputs)  # fed by the Caffe name
     assert {"data@input", "data@bn", "data"} <= set(out)
     np.testing.assert_array_equal(out["data@input"], golden.inputs["data"])
+
+
+def test_the_streamed_pass_drops_each_blob_after_its_last_consumer() -> None:
+    import gc
+    import weakref
+
+    from caffe2keras.reference import iter_reference
+
+    layers = (
+        Layer("r1", "ReLU", ("x",), ("a",), ReLUParams(0.0)),
+        Layer("r2", "ReLU", ("a",), ("b",), ReLUParams(0.5)),
+        Layer("r3", "ReLU", ("b",), ("c",), ReLUParams(0.25)),
+    )
+    graph = Graph("g", (InputSpec("x", (1, 4)),), layers, ("c",))
+    x = np.array([[-2.0, -1.0, 1.0, 2.0]])
+    seen: dict[str, weakref.ref] = {}
+    alive_at_c: list[str] = []
+    for name, value in iter_reference(graph, {"x": x}):
+        seen[name] = weakref.ref(value)
+        if name == "c":
+            gc.collect()
+            alive_at_c = [n for n, ref in seen.items() if ref() is not None]
+            np.testing.assert_array_equal(value, [[-0.25, -0.125, 1.0, 2.0]])
+        del value
+    assert list(seen) == ["x", "a", "b", "c"]
+    assert alive_at_c == ["c"]  # x, a and b were each dropped after their last reader ran
