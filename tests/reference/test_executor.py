@@ -103,7 +103,7 @@ def test_the_streamed_pass_drops_each_blob_after_its_last_consumer() -> None:
     from caffe2keras.reference import iter_reference
 
     layers = (
-        Layer("r1", "ReLU", ("x",), ("a",), ReLUParams(0.0)),
+        Layer("r1", "ReLU", ("x",), ("a",), ReLUParams(0.5)),
         Layer("r2", "ReLU", ("a",), ("b",), ReLUParams(0.5)),
         Layer("r3", "ReLU", ("b",), ("c",), ReLUParams(0.25)),
     )
@@ -116,7 +116,7 @@ def test_the_streamed_pass_drops_each_blob_after_its_last_consumer() -> None:
         if name == "c":
             gc.collect()
             alive_at_c = [n for n, ref in seen.items() if ref() is not None]
-            np.testing.assert_array_equal(value, [[-0.25, -0.125, 1.0, 2.0]])
+            np.testing.assert_array_equal(value, [[-0.125, -0.0625, 1.0, 2.0]])
         del value
     assert list(seen) == ["x", "a", "b", "c"]
     assert alive_at_c == ["c"]  # x, a and b were each dropped after their last reader ran
