@@ -9,7 +9,7 @@ import pytest
 
 from caffe2keras.families.conv import ConvParams
 from caffe2keras.families.pooling import PoolingParams
-from caffe2keras.reference.ops import conv as conv_ops
+from caffe2keras.reference.ops import taps
 
 from .helpers import make_layer, run_layer
 
@@ -91,13 +91,13 @@ def test_convolution_matches_loops(case) -> None:
     np.testing.assert_allclose(y, conv_loops(x, w, b, stride, pad, dil, group), atol=1e-12)
 
 
-def test_convolution_chunked_im2col_is_the_same(monkeypatch) -> None:
-    c, o, kernel, stride, pad, dil, group = CONV_CASES[1]
+def test_convolution_chunked_columns_are_the_same(monkeypatch) -> None:
+    c, o, kernel, stride, pad, dil, group = CONV_CASES[1]  # 2 channels per group: columns
     x = RNG.standard_normal((2, c, 9, 8))
     w, b = RNG.standard_normal((o, c // group, *kernel)), RNG.standard_normal(o)
     layer = make_layer("Convolution", conv_params(o, kernel, stride, pad, dil, group), w, b)
     (whole,) = run_layer(layer, x)
-    monkeypatch.setattr(conv_ops, "_CHUNK_ELEMENTS", 1)  # one output row per GEMM
+    monkeypatch.setattr(taps, "_CHUNK_ELEMENTS", 1)  # one output position per GEMM
     (chunked,) = run_layer(layer, x)
     np.testing.assert_allclose(chunked, whole, atol=1e-12)
 

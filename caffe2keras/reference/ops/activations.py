@@ -19,7 +19,9 @@ def relu(layer: Layer, inputs: Inputs, dtype: np.dtype) -> Inputs:
     x = inputs[0]
     slope = layer.params.negative_slope
     y = np.maximum(x, 0)
-    return [y + slope * np.minimum(x, 0) if slope else y]
+    if slope:
+        y += slope * np.minimum(x, 0)
+    return [y]
 
 
 @reference_op("ReLU6")

@@ -12,11 +12,11 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from caffe2keras.ir.graph import Layer
 from caffe2keras.ir.shapes.geometry import conv_out, deconv_out
-from caffe2keras.reference.ops.common import blob, need_4d
+from caffe2keras.reference.ops.common import blob, need_4d, stored_blob
+from caffe2keras.reference.ops.taps import conv_by_taps
 from caffe2keras.reference.registry import reference_op
 
 Pair = tuple[int, int]
-_CHUNK_ELEMENTS = 1 << 23  # cap on one im2col buffer (64 MB in float64)
 
 
 def im2col_view(
@@ -39,15 +39,17 @@ def im2col_view(
 
 
 def _add_bias(layer: Layer, y: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """``y`` (a fresh array of this op, contiguous, in ``dtype``) plus the bias, in place."""
     if layer.params.bias_term:
-        y = y + blob(layer, 1, dtype).reshape(1, -1, 1, 1)
-    return np.ascontiguousarray(y, dtype=dtype)
+        y += blob(layer, 1, dtype).reshape(1, -1, 1, 1)
+    return y
 
 
 @reference_op("Convolution")
 def convolution(layer: Layer, inputs: list[np.ndarray], dtype: np.dtype) -> list[np.ndarray]:
     """``conv_layer.cpp``: per sample and group, weights (Og, Cg*KH*KW) times the im2col columns
-    (Cg*KH*KW, OH*OW), plus the bias."""
+    (Cg*KH*KW, OH*OW), plus the bias; computed as a sum of GEMMs over kernel taps on views of
+    the padded input (:func:`~caffe2keras.reference.ops.taps.conv_by_taps`)."""
     x = inputs[0]
     need_4d(layer, x)
     p = layer.params
@@ -55,20 +57,13 @@ def convolution(layer: Layer, inputs: list[np.ndarray], dtype: np.dtype) -> list
     oh = conv_out(h, p.kernel[0], p.stride[0], p.pad[0], p.dilation[0])
     ow = conv_out(w, p.kernel[1], p.stride[1], p.pad[1], p.dilation[1])
     g, og = p.group, p.num_output // p.group
-    k = (c // g) * p.kernel[0] * p.kernel[1]
-    wmat = blob(layer, 0, dtype).reshape(g, og, k)
     if p.kernel == (1, 1) and p.stride == (1, 1) and p.pad == (0, 0):  # im2col is the identity
-        y = np.matmul(wmat, x.reshape(n, g, k, h * w))
+        wmat = blob(layer, 0, dtype).reshape(g, og, c // g)
+        y = np.matmul(wmat, x.reshape(n, g, c // g, h * w))
         return [_add_bias(layer, y.reshape(n, p.num_output, oh, ow), dtype)]
-    win = im2col_view(x, p.kernel, p.stride, p.pad, p.dilation, (oh, ow))
-    out = np.empty((n, g, og, oh, ow), dtype=dtype)
-    rows = max(1, _CHUNK_ELEMENTS // (c * p.kernel[0] * p.kernel[1] * ow))
-    for i in range(n):
-        for r0 in range(0, oh, rows):
-            part = win[i, :, r0 : r0 + rows]  # (C, R, OW, KH, KW)
-            cols = part.transpose(0, 3, 4, 1, 2).reshape(g, k, -1)  # a copy: (G, K, R*OW)
-            out[i, :, :, r0 : r0 + rows] = np.matmul(wmat, cols).reshape(g, og, -1, ow)
-    return [_add_bias(layer, out.reshape(n, p.num_output, oh, ow), dtype)]
+    weight = stored_blob(layer, 0)
+    y = conv_by_taps(x, weight, p.kernel, p.stride, p.pad, p.dilation, g, (oh, ow), dtype)
+    return [_add_bias(layer, y, dtype)]
 
 
 @reference_op("Im2col")
@@ -119,4 +114,4 @@ def deconvolution(layer: Layer, inputs: list[np.ndarray], dtype: np.dtype) -> li
     oh = deconv_out(h, kh, sh, p.pad[0], dh)
     ow = deconv_out(w, kw, sw, p.pad[1], dw)
     y = canvas[:, :, p.pad[0] : p.pad[0] + oh, p.pad[1] : p.pad[1] + ow]
-    return [_add_bias(layer, y, dtype)]
+    return [_add_bias(layer, np.ascontiguousarray(y), dtype)]

@@ -16,19 +16,19 @@ def eltwise(layer: Layer, inputs: Inputs, dtype: np.dtype) -> Inputs:
     order, starting from 0 (no coeff: all 1); MAX keeps the largest value."""
     p = layer.params
     if p.operation == "PROD":
-        y = inputs[0]
-        for x in inputs[1:]:
-            y = y * x
+        y = np.multiply(inputs[0], inputs[1]) if len(inputs) > 1 else inputs[0].copy()
+        for x in inputs[2:]:
+            y *= x
         return [y]
-    if p.operation == "SUM":
+    if p.operation == "SUM":  # 0 + c0 * x0 is c0 * x0; then each term added in place
         coeffs = p.coeffs or (1.0,) * len(inputs)
-        y = np.zeros_like(inputs[0])
-        for c, x in zip(coeffs, inputs):
-            y = y + (x if c == 1 else c * x)
+        y = inputs[0].copy() if coeffs[0] == 1 else np.multiply(inputs[0], coeffs[0])
+        for c, x in zip(coeffs[1:], inputs[1:]):
+            y += x if c == 1 else c * x
         return [y]
-    y = inputs[0]
-    for x in inputs[1:]:
-        y = np.maximum(y, x)
+    y = np.maximum(inputs[0], inputs[1]) if len(inputs) > 1 else inputs[0].copy()
+    for x in inputs[2:]:
+        np.maximum(y, x, out=y)
     return [y]
 
 

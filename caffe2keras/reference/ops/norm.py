@@ -49,8 +49,8 @@ def batch_norm(layer: Layer, inputs: Inputs, dtype: np.dtype) -> Inputs:
         axes = tuple(a for a in range(x.ndim) if a != 1)
         mean = x.mean(axis=axes)
         var = np.square(x - along_axis(mean, x.ndim, 1)).mean(axis=axes)
-    centred = x - along_axis(mean, x.ndim, 1)
-    return [centred / np.sqrt(along_axis(var, x.ndim, 1) + p.eps)]
+    y = np.subtract(x, along_axis(mean, x.ndim, 1))  # the only full-size temporary: y itself
+    return [np.divide(y, np.sqrt(along_axis(var, x.ndim, 1) + p.eps), out=y)]
 
 
 def _param_axis(layer: Layer, x: np.ndarray, param: np.ndarray) -> int:
@@ -80,9 +80,9 @@ def scale(layer: Layer, inputs: Inputs, dtype: np.dtype) -> Inputs:
     x = inputs[0]
     two = len(inputs) == 2
     factor = inputs[1] if two else blob(layer, 0, dtype)
-    y = x * _broadcast(layer, x, factor)
+    y = np.multiply(x, _broadcast(layer, x, factor))
     if layer.params.bias_term:
-        y = y + _broadcast(layer, x, blob(layer, 0 if two else 1, dtype))
+        y += _broadcast(layer, x, blob(layer, 0 if two else 1, dtype))
     return [y]
 
 

@@ -4,12 +4,16 @@ Output sizes come from :func:`caffe2keras.ir.shapes.geometry.pool_out` (ceil or 
 when the layer pads either axis, the last window is dropped when it would start inside the
 bottom/right padding). Without padding a ceil-rounded last window can start past the input:
 MAX leaves it at -FLT_MAX and AVE divides a zero sum by a zero or negative size, as Caffe does.
+
+Each window is folded tap by tap in Caffe's scan order (rows, then columns): one vectorised pass
+over strided views of the padded input per kernel tap, never a loop over pixels or channels.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from caffe2keras.errors import ValidationError
 from caffe2keras.ir.graph import Layer
@@ -45,29 +49,52 @@ def pool_geometry(layer: Layer, height: int, width: int) -> tuple[Pair, Pair, Pa
     return p.kernel, p.stride, p.pad, out
 
 
-def _windows(
+def _padded(
     x: np.ndarray, kernel: Pair, stride: Pair, pad: Pair, out: Pair, value: float
 ) -> np.ndarray:
-    """(N, C, OH, OW, KH, KW) view of ``x`` padded with ``value`` before and after, far enough
-    for the last (possibly clipped) window."""
+    """``x`` padded with ``value`` before and after, far enough for the last (possibly clipped)
+    window: one copy."""
     after = [max(0, (out[a] - 1) * stride[a] + kernel[a] - pad[a] - x.shape[2 + a]) for a in (0, 1)]
-    padded = np.pad(
-        x, ((0, 0), (0, 0), (pad[0], after[0]), (pad[1], after[1])), constant_values=value
-    )
-    view = sliding_window_view(padded, kernel, axis=(2, 3))
-    return view[:, :, :: stride[0], :: stride[1]][:, :, : out[0], : out[1]]
+    n, c, h, w = x.shape
+    padded = np.empty((n, c, pad[0] + h + after[0], pad[1] + w + after[1]), dtype=x.dtype)
+    padded.fill(value)
+    padded[:, :, pad[0] : pad[0] + h, pad[1] : pad[1] + w] = x
+    return padded
+
+
+def _taps(padded: np.ndarray, kernel: Pair, stride: Pair, out: Pair) -> Iterator[np.ndarray]:
+    """Each kernel tap (i, j) in Caffe's scan order (rows, then columns): the (N, C, OH, OW)
+    strided view of the values that tap reads for every window."""
+    for i in range(kernel[0]):
+        for j in range(kernel[1]):
+            rows = slice(i, i + (out[0] - 1) * stride[0] + 1, stride[0])
+            cols = slice(j, j + (out[1] - 1) * stride[1] + 1, stride[1])
+            yield padded[:, :, rows, cols]
+
+
+def _reduce(
+    x: np.ndarray, kernel: Pair, stride: Pair, pad: Pair, out: Pair, value: float, op: np.ufunc
+) -> np.ndarray:
+    """``op`` (a binary ufunc) folded over every window's taps in Caffe's scan order, starting
+    from the first tap: one pass over the input per tap, no Python loop over pixels."""
+    padded = _padded(x, kernel, stride, pad, out, value)
+    taps = _taps(padded, kernel, stride, out)
+    result = np.array(next(taps))
+    for view in taps:
+        op(result, view, out=result)
+    return result
 
 
 def max_pool(x: np.ndarray, kernel: Pair, stride: Pair, pad: Pair, out: Pair) -> np.ndarray:
     """``pooling_layer.cpp`` MAX: the window is clipped to the image, so padding never takes part.
 
     Caffe starts every output at -FLT_MAX and keeps a value only when it is greater, so a window
-    with no image pixel stays -FLT_MAX and NaNs never win: padding with -FLT_MAX and reducing with
+    with no image pixel stays -FLT_MAX and NaNs never win: padding with -FLT_MAX and folding with
     ``fmax`` is the same computation.
     """
     lowest = -FLT_MAX
-    windows = _windows(x, kernel, stride, pad, out, lowest)
-    return np.fmax(np.fmax.reduce(windows, axis=(4, 5)), x.dtype.type(lowest))
+    result = _reduce(x, kernel, stride, pad, out, lowest, np.fmax)
+    return np.fmax(result, x.dtype.type(lowest), out=result)
 
 
 def ave_divisors(size: int, kernel: int, stride: int, pad: int, out: int) -> np.ndarray:
@@ -80,20 +107,19 @@ def ave_divisors(size: int, kernel: int, stride: int, pad: int, out: int) -> np.
 def ave_pool(x: np.ndarray, kernel: Pair, stride: Pair, pad: Pair, out: Pair) -> np.ndarray:
     """``pooling_layer.cpp`` AVE: the sum over the window clipped to the image, divided by
     :func:`ave_divisors` (rows times columns)."""
-    sums = _windows(x, kernel, stride, pad, out, 0.0).sum(axis=(4, 5))
+    sums = _reduce(x, kernel, stride, pad, out, 0.0, np.add)
     dh = ave_divisors(x.shape[2], kernel[0], stride[0], pad[0], out[0])
     dw = ave_divisors(x.shape[3], kernel[1], stride[1], pad[1], out[1])
     divisor = np.outer(dh, dw).astype(x.dtype)
     with np.errstate(divide="ignore", invalid="ignore"):  # empty windows: as Caffe, 0 / size
-        return sums / divisor
+        return np.divide(sums, divisor, out=sums)
 
 
 def stochastic_pool_test(x: np.ndarray, kernel: Pair, stride: Pair, out: Pair) -> np.ndarray:
     """Test-time STOCHASTIC pooling, ``pooling_layer.cu`` StoPoolForwardTest (Caffe has no CPU
     version): sum(v * v) / sum(v) over the window clipped to the image, 0 where sum(v) <= 0."""
-    windows = _windows(x, kernel, stride, (0, 0), out, 0.0)
-    total = windows.sum(axis=(4, 5))
-    squares = (windows * windows).sum(axis=(4, 5))
+    total = _reduce(x, kernel, stride, (0, 0), out, 0.0, np.add)
+    squares = _reduce(x * x, kernel, stride, (0, 0), out, 0.0, np.add)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(total > 0, squares / np.where(total > 0, total, 1), 0).astype(x.dtype)
 
