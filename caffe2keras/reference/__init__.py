@@ -8,6 +8,25 @@ it runs BatchNorm and Scale as separate layers in Caffe's own NCHW layouts (no f
 transposes), and reads BatchNorm's moving-average factor itself (``ops/norm.bn_moving_stats``
 beside the converter's ``ir/batchnorm.bn_statistics``), so that a mistake on the converter's side
 shows up as a mismatch instead of being shared.
+
+Speed: verification runs it twice per conversion (float64, and float32 to measure rounding noise),
+so every op the zoo uses is written as BLAS-sized or whole-array numpy, with Python loops only
+over kernel taps, groups of blocks or bottoms, never over pixels or channels:
+
+- Convolution: a sum over kernel taps of one GEMM per group, each on a zero-copy view of the
+  input padded once (and split into stride phases once): ``ops/taps.py`` explains the layout.
+  Fewer than 16 input channels per group (an RGB first layer, depthwise) take Caffe's own
+  im2col GEMM instead, on explicit columns built a block at a time from the same views.
+  1x1 stride-1 convolutions are one batched GEMM on the input itself.
+- Pooling (MAX, AVE, test-time STOCHASTIC) folds each window tap by tap in Caffe's scan order
+  over strided views of the padded input; Deconvolution is one GEMM then a strided add per tap;
+  InnerProduct converts its weight a block of outputs at a time (never the whole matrix in
+  float64); BatchNorm, Scale, Eltwise and ReLU allocate their output and nothing else.
+- Weights are read and cast once per pass; no op keeps a reference to its inputs, and the
+  executor drops each blob after its last consumer (:func:`iter_reference`).
+
+``benchmarks/bench_reference.py`` times both passes per op type against one steady Keras
+``model.predict`` of the same batch (``benchmarks/README.md``, "Reference speed").
 """
 
 from __future__ import annotations

@@ -139,11 +139,18 @@ def pool_cpp(x, method, kernel, stride, pad, ceil):
     return y
 
 
+FIXED_CONVS = [  # (C, O, H, W, kernel, stride, pad, dilation, group): 1x1 without padding
+    (32, 8, 8, 7, (1, 1), (2, 3), (0, 0), (1, 1), 1),  # strided: the input subsampled
+    (4, 6, 5, 5, (1, 1), (1, 1), (0, 0), (2, 1), 2),  # the input itself, grouped
+]
+
+
 def _conv_grid(count: int, seed: int) -> list[tuple]:
-    """Random valid (C, O, H, W, kernel, stride, pad, dilation, group) convolutions; channels
-    per group drawn from 1 (depthwise), 2-15 (explicit columns) and 16+ (a GEMM per tap)."""
+    """:data:`FIXED_CONVS`, then random valid (C, O, H, W, kernel, stride, pad, dilation, group)
+    convolutions; channels per group drawn from 1 (depthwise), 2-15 (explicit columns) and 16+
+    (a GEMM per tap)."""
     rng = np.random.default_rng(seed)
-    cases: list[tuple] = []
+    cases: list[tuple] = list(FIXED_CONVS)
     while len(cases) < count:
         group = int(rng.choice([1, 1, 2, 3]))
         cg = int(rng.choice([1, 2, 3, 5, 16, 17]))
@@ -222,9 +229,11 @@ def test_every_convolution_path_is_drawn() -> None:
         drawn.add("depthwise" if cg == 1 and taps_ > 1 else "")
         drawn.add("strided" if stride != (1, 1) else "")
         drawn.add("dilated" if dil != (1, 1) else "")
+        drawn.add("1x1 strided" if taps_ == 1 and pad == (0, 0) and stride != (1, 1) else "")
         extent = [(dil[a] * (kernel[a] - 1) + 1) for a in (0, 1)]
         drawn.add("overhang" if any(extent[a] > (h, w)[a] + 2 * pad[a] for a in (0, 1)) else "")
-    assert drawn >= {"per-tap", "columns", "depthwise", "strided", "dilated", "overhang"}
+    paths = {"per-tap", "columns", "depthwise", "strided", "dilated", "overhang", "1x1 strided"}
+    assert drawn >= paths
 
 
 @pytest.mark.parametrize("case", _conv_grid(24, seed=17))

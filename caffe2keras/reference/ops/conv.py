@@ -57,9 +57,11 @@ def convolution(layer: Layer, inputs: list[np.ndarray], dtype: np.dtype) -> list
     oh = conv_out(h, p.kernel[0], p.stride[0], p.pad[0], p.dilation[0])
     ow = conv_out(w, p.kernel[1], p.stride[1], p.pad[1], p.dilation[1])
     g, og = p.group, p.num_output // p.group
-    if p.kernel == (1, 1) and p.stride == (1, 1) and p.pad == (0, 0):  # im2col is the identity
+    if p.kernel == (1, 1) and p.pad == (0, 0):  # im2col is the input, strided
+        if p.stride != (1, 1):  # C++'s truncation never keeps an overhanging 1x1 window
+            x = np.ascontiguousarray(x[:, :, :: p.stride[0], :: p.stride[1]][:, :, :oh, :ow])
         wmat = blob(layer, 0, dtype).reshape(g, og, c // g)
-        y = np.matmul(wmat, x.reshape(n, g, c // g, h * w))
+        y = np.matmul(wmat, x.reshape(n, g, c // g, oh * ow))
         return [_add_bias(layer, y.reshape(n, p.num_output, oh, ow), dtype)]
     weight = stored_blob(layer, 0)
     y = conv_by_taps(x, weight, p.kernel, p.stride, p.pad, p.dilation, g, (oh, ow), dtype)
