@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from caffe2keras.errors import ValidationError
 from caffe2keras.ir.graph import Layer
@@ -100,9 +99,17 @@ def lrn_across_channels(
     """``lrn_layer.cpp`` CrossChannelForward: scale = k + alpha / size * (sum of x^2 over the
     ``size`` channels centred on c, zero-padded by (size - 1) / 2); top = x * scale ** -beta."""
     pre = (size - 1) // 2
-    sq = np.pad(np.square(x), ((0, 0), (pre, size - 1 - pre), (0, 0), (0, 0)))
-    window = sliding_window_view(sq, size, axis=1).sum(axis=-1)
-    return x * np.power(k + (alpha / size) * window, -beta)
+    c = x.shape[1]
+    sq = np.zeros((x.shape[0], c + size - 1, *x.shape[2:]), dtype=x.dtype)
+    np.square(x, out=sq[:, pre : pre + c])
+    window = sq[:, :c].copy()
+    for offset in range(1, size):  # one whole-blob add per window position, never per channel
+        window += sq[:, offset : offset + c]
+    window *= alpha / size
+    window += k
+    np.power(window, -beta, out=window)
+    window *= x
+    return window
 
 
 def lrn_within_channel(x: np.ndarray, size: int, alpha: float, beta: float) -> np.ndarray:
