@@ -15,7 +15,8 @@ kept; then one more pass of each dtype with a CPU timer around every op, summed 
 Prints ``(float64 + float32) / predict``, the ratio issue 15 bounds (aim: <= 4). Wall and CPU
 time are both printed: on a shared machine CPU time says more. It uses only interfaces that
 existed before the fast reference, so the same script times an older checkout (run it with that
-checkout on ``PYTHONPATH``).
+checkout on ``PYTHONPATH``). On a shared machine OpenBLAS' spinning threads inflate both wall and
+CPU time of the reference; ``--blas-threads 1`` measures the work itself.
 """
 
 from __future__ import annotations
@@ -140,11 +141,20 @@ def main() -> None:
     parser.add_argument("models", nargs="+", help="NAME=PROTOTXT:CAFFEMODEL")
     parser.add_argument("--repeat", type=int, default=2, help="runs of each timing (best kept)")
     parser.add_argument("--json", help="also write the results here")
+    parser.add_argument(
+        "--blas-threads",
+        type=int,
+        help="OpenBLAS threads of the reference (default: OpenBLAS' own, one per core); "
+        "TensorFlow's threads are not affected",
+    )
     args = parser.parse_args()
+    if args.blas_threads:  # before numpy is imported
+        os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = str(args.blas_threads)
     import caffe2keras
 
     print(f"caffe2keras from {os.path.dirname(caffe2keras.__file__)}")
-    print(f"load average {os.getloadavg()} on {os.cpu_count()} cores")
+    blas = os.environ.get("OPENBLAS_NUM_THREADS", "default")
+    print(f"load average {os.getloadavg()} on {os.cpu_count()} cores; OpenBLAS threads {blas}")
     results = []
     for spec in args.models:
         name, _, paths = spec.partition("=")
