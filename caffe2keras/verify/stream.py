@@ -30,6 +30,23 @@ from caffe2keras.verify.compare import BlobComparison, Tolerance, blob_noise, co
 from caffe2keras.verify.detections import DETECTION_TYPES
 from caffe2keras.verify.numeric_notes import WarningNotes, overflow_note
 
+# BLAS threads while the streamed pass runs. The pass alternates between TensorFlow's operations
+# (the Keras walk) and numpy's (reference, comparison) hundreds of times: OpenBLAS' threads and
+# TensorFlow's spin-wait against each other at each switch. One BLAS thread made DenseNet-121's
+# verification 2.3x faster on the 2-core machine (benchmarks/README.md); None leaves BLAS as is.
+BLAS_THREADS: int | None = 1
+
+
+def blas_limit() -> Any:
+    """A context that holds numpy's BLAS to :data:`BLAS_THREADS` threads (threadpoolctl)."""
+    from contextlib import nullcontext
+
+    if BLAS_THREADS is None:
+        return nullcontext()
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=BLAS_THREADS, user_api="blas")
+
 
 class Pull:
     """Values of a ``(name, value)`` stream taken on demand: a value arriving before it is asked
@@ -119,7 +136,13 @@ def plan(
     return Plan(compared, by_ref, source, detection, wanted)
 
 
-def stream_compare(
+def stream_compare(*args: Any, **kwargs: Any) -> Streamed:
+    """:func:`compare_stream` with numpy's BLAS held to :data:`BLAS_THREADS` threads."""
+    with blas_limit():
+        return compare_stream(*args, **kwargs)
+
+
+def compare_stream(
     net: Any,
     keras_values: Callable[[list[str]], Iterator[tuple[str, np.ndarray]]],
     blob_layers: Mapping[str, str],

@@ -41,8 +41,9 @@ def model_feed(model: Any, inputs: Mapping[str, np.ndarray], graph: Graph) -> li
 def _blob_tensors(model: Any, blob_layers: Mapping[str, str], wanted: Iterable[str]) -> dict:
     """id(Keras tensor) -> the blobs it carries (each wanted blob that is not an alias)."""
     by_tensor: dict[int, list[str]] = {}
+    layers = {layer.name: layer for layer in model.layers}  # model.get_layer lists them per call
     for blob in wanted:
-        output = model.get_layer(blob_layers[blob]).output
+        output = layers[blob_layers[blob]].output
         if isinstance(output, (list, tuple)):
             raise RuntimeError(f"blob '{blob}': layer '{blob_layers[blob]}' has several outputs")
         by_tensor.setdefault(id(output), []).append(blob)

@@ -46,7 +46,8 @@ def assert_same(streamed, traced) -> None:
         assert [r.noise for r in a.rows] == pytest.approx([r.noise for r in b.rows])
 
 
-def both(net, inputs, tolerance=Tolerance(), model=None, **kw):
+def both(net, inputs, tolerance=None, model=None, **kw):
+    tolerance = tolerance or Tolerance()
     built = build_model(net.keras)
     model = model or built.model
     args = (net, model, built.blob_layers, inputs)
