@@ -157,3 +157,25 @@ def test_stream_holds_one_forward_pass(monkeypatch) -> None:
     assert report.passed
     assert set(timings) == {"keras", "reference", "compare"}
     assert replace(report.rows[0]) == report.rows[0]
+
+
+def test_keras_values_wait_only_when_asked_for_later(monkeypatch) -> None:
+    """The Keras walk runs in the reference's order on a chain-like net: no Keras blob waits in
+    the buffer (each is compared and dropped before the next is computed)."""
+    from caffe2keras.verify import stream
+
+    waiting: list[int] = []
+    take = stream.Pull.take
+
+    def watched(self, name):
+        value = take(self, name)
+        waiting.append(len(self.buffer))
+        return value
+
+    monkeypatch.setattr(stream.Pull, "take", watched)
+    net = api.load(TINY / "tiny.prototxt", TINY / "tiny.caffemodel")
+    inputs, _ = api.make_inputs(net, api.ConvertOptions())
+    built = build_model(net.keras)
+    report = verify_model(net, built.model, built.blob_layers, inputs, tolerance=Tolerance())
+    assert len(waiting) == len(report.rows) > 5
+    assert max(waiting) == 0
