@@ -10,7 +10,7 @@ the check it came from. A ratio below 1 passes; the margin is how far below.
     python benchmarks/numeric_settings.py                      # the five settings of issue 11
     python benchmarks/numeric_settings.py --only default,threads1 -- -m "not slow"
 
-Needs ``threadpoolctl`` (in the ``dev`` extra). CI itself stays one run; this is for people.
+Needs ``threadpoolctl`` (a dependency of the package). CI itself stays one run; this is for people.
 """
 
 from __future__ import annotations

@@ -31,6 +31,46 @@ def numpy_warnings(where: str, notes: list[str]) -> Iterator[None]:
     notes += [f"numpy warned during {where}: {message}" for message in seen]
 
 
+class WarningNotes:
+    """:func:`numpy_warnings` for work that is entered many times (a streamed pass, one blob at a
+    time): each ``during(where)`` collects numpy's RuntimeWarnings, each message once per
+    ``where`` over all entries; :meth:`notes` lists them in the order the ``where`` were given."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, list[str]] = {}
+
+    @contextmanager
+    def during(self, where: str) -> Iterator[None]:
+        """Collect the warnings raised inside under ``where``."""
+        found: list[str] = []
+        with numpy_warnings(where, found):
+            yield
+        messages = self.seen.setdefault(where, [])
+        prefix = f"numpy warned during {where}: "
+        messages += [m for m in (f[len(prefix) :] for f in found) if m not in messages]
+
+    def notes(self, where: str) -> list[str]:
+        """The notes collected under ``where`` (as :func:`numpy_warnings` words them)."""
+        return [f"numpy warned during {where}: {m}" for m in self.seen.get(where, [])]
+
+
+def overflow_note(blob: str, layer: str, ltype: str, a: np.ndarray, b: np.ndarray) -> str | None:
+    """The note for one blob holding +-Inf or NaN in the float32 run (``a``) where the float64
+    run (``b``) is finite, else None."""
+    if np.shape(a) != np.shape(b) or not np.size(a):
+        return None
+    if np.isfinite(np.max(a)) and np.isfinite(np.min(a)):
+        return None  # all finite: nothing lost (one pass each, no mask)
+    lost = ~np.isfinite(a) & np.isfinite(b)
+    if not lost.any():
+        return None
+    return (
+        f"blob '{blob}' (layer '{layer}', {ltype}) overflows float32, Caffe's precision, "
+        f"at {int(lost.sum())} of {lost.size} values (finite in float64): the float64 "
+        f"reference and the float32 Keras model part from there"
+    )
+
+
 def float32_overflow_note(
     f32: Mapping[str, np.ndarray],
     f64: Mapping[str, np.ndarray],
@@ -41,13 +81,8 @@ def float32_overflow_note(
     sum turns into NaN one operation later, e.g. MVN's ``x - mean``)."""
     for blob, layer, ltype in order:
         a, b = f32.get(blob), f64.get(blob)
-        if a is None or b is None or np.shape(a) != np.shape(b):
-            continue
-        lost = ~np.isfinite(a) & np.isfinite(b)
-        if lost.any():
-            return (
-                f"blob '{blob}' (layer '{layer}', {ltype}) overflows float32, Caffe's precision, "
-                f"at {int(lost.sum())} of {lost.size} values (finite in float64): the float64 "
-                f"reference and the float32 Keras model part from there"
-            )
+        if a is not None and b is not None:
+            note = overflow_note(blob, layer, ltype, a, b)
+            if note:
+                return note
     return None

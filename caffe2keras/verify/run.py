@@ -11,8 +11,8 @@ import numpy as np
 from caffe2keras.frontend.net import LoadedNet
 from caffe2keras.ir.graph import Graph
 from caffe2keras.ir.layouts import Values, input_values, layout_kinds
-from caffe2keras.layout import CAFFE, batch_major, caffe_batch_axis, to_caffe, to_keras
-from caffe2keras.verify.compare import Tolerance, compare_all, rounding_noise
+from caffe2keras.layout import CAFFE, caffe_batch_axis, to_caffe, to_keras
+from caffe2keras.verify.compare import Tolerance
 from caffe2keras.verify.report import Report
 from caffe2keras.verify.second import EngineRunner, compare_engine
 
@@ -92,55 +92,49 @@ def verify_model(
     inputs_info: Mapping[str, Any] | None = None,
     name: str = "model",
     second_opinions: Mapping[str, EngineRunner] | None = None,
+    timings: dict[str, float] | None = None,
 ) -> Report:
     """Compare every blob the Keras model shares with the Caffe reference.
 
-    ``second_opinions`` (engine name -> runner) are run on the same inputs and compared with the
-    numpy reference; they are reported beside it and do not change the verdict.
+    Streamed (``stream.py``): the Keras model runs eagerly node by node (``walk.py``) while the
+    float64 and float32 reference passes advance in lockstep; each blob is compared as soon as
+    its three values exist, then dropped. ``second_opinions`` (engine name -> runner) are run on
+    the same inputs first and compared with the numpy reference blobs they show (only those are
+    kept); they are reported beside it and do not change the verdict. ``timings``, when given,
+    receives the seconds spent in the Keras walk, the reference passes and the comparisons.
     """
-    from caffe2keras.passes.checker import has_nonfinite
-    from caffe2keras.reference.executor import run_reference
-    from caffe2keras.verify.detections import own_input_references
-    from caffe2keras.verify.numeric_notes import float32_overflow_note, numpy_warnings
+    from caffe2keras.verify.stream import stream_compare
+    from caffe2keras.verify.walk import keras_blob_values
 
     start = time.perf_counter()
-    notes: list[str] = []
-    with numpy_warnings(f"the numpy-{reference_dtype} reference", notes):
-        ref = run_reference(net.reference, inputs, dtype=np.dtype(reference_dtype))
-    noise: dict[str, float] = {}
-    order = blob_order(net.keras)
-    if tolerance.noise_factor > 0:
-        other = "float32" if reference_dtype == "float64" else "float64"
-        with numpy_warnings(f"the numpy-{other} reference", notes):
-            second = run_reference(net.reference, inputs, dtype=np.dtype(other))
-        f32, f64 = (second, ref) if other == "float32" else (ref, second)
-        overflow = float32_overflow_note(f32, f64, order)
-        notes += [overflow] if overflow else []
-        with numpy_warnings("the comparison", notes):
-            noise = rounding_noise(second, ref)
-    keras_blobs = probe_keras(model, blob_layers, inputs, net.keras)
-    own = own_input_references(net.reference, keras_blobs, np.dtype(reference_dtype))
-    # Recurrent blobs are compared batch-major (N, T, ...), the layout the Keras model holds.
-    layouts = layout_kinds(net.keras)
-    keras_blobs = {b: batch_major(v, layouts.get(b, CAFFE)) for b, v in keras_blobs.items()}
-    ref_bm = {b: batch_major(v, layouts.get(b, CAFFE)) for b, v in ref.items()}
-    # NaN/Inf/FLT_MAX at the same places agree (Caffe makes them: empty pooling windows), except
-    # in a net with non-finite weights, whose verification fails wherever they reach (the
-    # loader's note says so): there the culprit is the layer holding them.
-    specials = not has_nonfinite(net.reference)
-    with numpy_warnings("the comparison", notes):
-        rows = compare_all(
-            keras_blobs, ref_bm, order, net.keras.outputs, tolerance, noise, own, specials
-        )
-    opinions = tuple(
-        compare_engine(engine, runner(inputs), ref, net.reference, tolerance, noise)
-        for engine, runner in (second_opinions or {}).items()
+    runs = {engine: runner(inputs) for engine, runner in (second_opinions or {}).items()}
+    keep = frozenset(
+        top
+        for layer in net.reference.layers
+        for top in layer.tops
+        if any(top in run.blobs for run in runs.values())
     )
+    streamed = stream_compare(
+        net,
+        lambda wanted: keras_blob_values(model, blob_layers, inputs, net.keras, wanted),
+        blob_layers,
+        inputs,
+        blob_order(net.keras),
+        tolerance,
+        reference_dtype,
+        keep,
+    )
+    opinions = tuple(
+        compare_engine(engine, run, streamed.kept, net.reference, tolerance, streamed.noise)
+        for engine, run in runs.items()
+    )
+    if timings is not None:
+        timings.update(streamed.seconds)
     info = dict(inputs_info or {})
     info.setdefault("shapes", {k: list(np.shape(v)) for k, v in inputs.items()})
     return Report(
         model=name,
-        rows=tuple(rows),
+        rows=tuple(streamed.rows),
         tolerance=tolerance,
         inputs=info,
         reference=f"numpy-{reference_dtype}",
@@ -148,11 +142,17 @@ def verify_model(
         second_opinions=opinions,
         # what the loader noted (dropped layers, NaN, empty pooling windows), the recurrent
         # layouts, then numpy's warnings
-        extra={"notes": [*net.reference.notes, *_layout_notes(layouts), *notes]},
+        extra={
+            "notes": [
+                *net.reference.notes,
+                *layout_notes(layout_kinds(net.keras)),
+                *streamed.notes,
+            ]
+        },
     )
 
 
-def _layout_notes(layouts: Mapping[str, str]) -> list[str]:
+def layout_notes(layouts: Mapping[str, str]) -> list[str]:
     """What the report says about batch-major recurrent blobs."""
     if not layouts:
         return []

@@ -1,0 +1,258 @@
+"""Verification streamed blob by blob: the Keras walk and both reference passes in lockstep.
+
+The float64 and float32 reference passes (``iter_reference``) yield the same blobs in the same
+order; the Keras model's blobs come from an eager walk (``walk.py``) in Keras' own order. The
+float64 pass drives: as each reference blob arrives, its float32 twin gives its rounding noise
+(and the float32 overflow check), the Keras values of every compared blob that resolves to it are
+pulled from the walk (which buffers only values asked for later), the rows are computed and
+everything is dropped. So at any time only a forward pass's live blobs are held, plus what a
+later comparison still needs: the Keras bottoms of a detection layer (its rows are also judged on
+Keras' own bottoms) and the reference blobs a second-opinion engine is compared on.
+
+The rows, noise and notes are those of :func:`caffe2keras.verify.traced.verify_model_traced`,
+which holds everything at once; ``tests/verify/test_streamed.py`` runs both and compares them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from caffe2keras.ir.graph import Graph
+from caffe2keras.ir.layouts import layout_kinds
+from caffe2keras.layout import CAFFE, batch_major
+from caffe2keras.verify.compare import BlobComparison, Tolerance, blob_noise, compare_blob
+from caffe2keras.verify.detections import DETECTION_TYPES
+from caffe2keras.verify.numeric_notes import WarningNotes, overflow_note
+
+# BLAS threads while the streamed pass runs. The pass alternates between TensorFlow's operations
+# (the Keras walk) and numpy's (reference, comparison) hundreds of times: OpenBLAS' threads and
+# TensorFlow's spin-wait against each other at each switch. One BLAS thread made DenseNet-121's
+# verification 2.3x faster on the 2-core machine (benchmarks/README.md); None leaves BLAS as is.
+BLAS_THREADS: int | None = 1
+
+
+def blas_limit() -> Any:
+    """A context that holds numpy's BLAS to :data:`BLAS_THREADS` threads (threadpoolctl)."""
+    from contextlib import nullcontext
+
+    if BLAS_THREADS is None:
+        return nullcontext()
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=BLAS_THREADS, user_api="blas")
+
+
+class Pull:
+    """Values of a ``(name, value)`` stream taken on demand: a value arriving before it is asked
+    for waits in a buffer only if ``wanted`` counts a later request for it."""
+
+    def __init__(self, items: Iterator[tuple[str, Any]], wanted: Counter[str]) -> None:
+        self.items, self.wanted = items, wanted
+        self.buffer: dict[str, Any] = {}
+        self.seconds = 0.0
+
+    def take(self, name: str) -> Any:
+        """The value of ``name`` (which the stream produces), dropped after its last request."""
+        start = time.perf_counter()
+        while name not in self.buffer:
+            got, value = next(self.items, (None, None))
+            if got is None:
+                raise RuntimeError(f"the Keras model never computed blob '{name}'")
+            if self.wanted[got] > 0:
+                self.buffer[got] = value
+        self.seconds += time.perf_counter() - start
+        self.wanted[name] -= 1
+        return self.buffer[name] if self.wanted[name] > 0 else self.buffer.pop(name)
+
+
+@dataclass
+class Streamed:
+    """What the streamed pass found."""
+
+    rows: list[BlobComparison]
+    notes: list[str]
+    kept: dict[str, np.ndarray] = field(default_factory=dict)  # second opinions' reference blobs
+    noise: dict[str, float] = field(default_factory=dict)  # and their noise
+    seconds: dict[str, float] = field(default_factory=dict)  # keras, reference, compare
+
+
+def reference_names(graph: Graph) -> Callable[[str], str | None]:
+    """The reference blob a name reads in ``run_reference``'s dict (an alias wins over a top of
+    the same name, as there), or None."""
+    produced = {spec.name for spec in graph.inputs} | {t for la in graph.layers for t in la.tops}
+
+    def name(blob: str) -> str | None:
+        if blob in graph.aliases and graph.resolve(blob) in produced:
+            return graph.resolve(blob)
+        return blob if blob in produced else None
+
+    return name
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Which blob is compared, and what each stream must keep for it."""
+
+    order: list[tuple[str, str, str]]  # (blob, layer, type) of the compared blobs, in order
+    by_ref: dict[str, list[int]]  # reference blob -> indexes into order (and engine names)
+    source: dict[str, str]  # compared blob -> the Keras blob carrying it
+    detection: dict[str, tuple[Any, list[str]]]  # detection top -> (layer, its Keras bottoms)
+    keras_wanted: Counter[str]
+
+
+def plan(
+    net: Any,
+    blob_layers: Mapping[str, str],
+    order: list[tuple[str, str, str]],
+    ref_name: Callable[[str], str | None],
+) -> Plan:
+    """Compared: each blob of ``order`` that both the Keras model (``blob_layers``) and the
+    reference show."""
+
+    def keras_source(blob: str) -> str | None:
+        target = net.keras.resolve(blob)
+        return target if blob in blob_layers and target in blob_layers else None
+
+    compared = [e for e in order if ref_name(e[0]) and keras_source(e[0])]
+    by_ref: dict[str, list[int]] = {}
+    source, wanted = {}, Counter[str]()
+    for i, (blob, _, _) in enumerate(compared):
+        by_ref.setdefault(str(ref_name(blob)), []).append(i)
+        source[blob] = str(keras_source(blob))
+        wanted[source[blob]] += 1
+    detection = {}
+    tops = {e[0] for e in compared}
+    for layer in net.reference.layers:
+        bottoms = [keras_source(b) for b in layer.bottoms]
+        if layer.type in DETECTION_TYPES and layer.tops[0] in tops and all(bottoms):
+            detection[layer.tops[0]] = (layer, [str(b) for b in bottoms])
+            wanted.update(str(b) for b in bottoms)
+    return Plan(compared, by_ref, source, detection, wanted)
+
+
+def stream_compare(*args: Any, **kwargs: Any) -> Streamed:
+    """:func:`compare_stream` with numpy's BLAS held to :data:`BLAS_THREADS` threads."""
+    with blas_limit():
+        return compare_stream(*args, **kwargs)
+
+
+def compare_stream(
+    net: Any,
+    keras_values: Callable[[list[str]], Iterator[tuple[str, np.ndarray]]],
+    blob_layers: Mapping[str, str],
+    inputs: Mapping[str, np.ndarray],
+    order: list[tuple[str, str, str]],
+    tolerance: Tolerance,
+    reference_dtype: str,
+    keep: frozenset[str] = frozenset(),
+) -> Streamed:
+    """The rows of every compared blob (topological order), the numpy notes, and the reference
+    blobs (and noise) of ``keep`` (reference tops a second opinion is compared on).
+    ``keras_values(blobs)`` yields the Keras model's value of each of ``blobs`` (Caffe layout)."""
+    from caffe2keras.passes.checker import has_nonfinite
+    from caffe2keras.reference.executor import iter_reference
+
+    graph = net.reference
+    ref_name = reference_names(graph)
+    p = plan(net, blob_layers, order, ref_name)
+    keras = Pull(keras_values(sorted(p.keras_wanted)), p.keras_wanted)
+    keep_by_ref: dict[str, list[str]] = {}
+    for top in keep:
+        if ref_name(top):
+            keep_by_ref.setdefault(str(ref_name(top)), []).append(top)
+    dtype, warn = np.dtype(reference_dtype), WarningNotes()
+    other = "float32" if reference_dtype == "float64" else "float64"
+    noisy = tolerance.noise_factor > 0
+    clock = {"reference": 0.0, "compare": 0.0}
+    main = _warned(iter_reference(graph, inputs, dtype), warn, reference_dtype, clock)
+    twin = _warned(iter_reference(graph, inputs, np.dtype(other)), warn, other, clock)
+    layouts = layout_kinds(net.keras)
+    specials = not has_nonfinite(graph)
+    rows: list[BlobComparison | None] = [None] * len(p.order)
+    out = Streamed(rows=[], notes=[])
+    overflow: tuple[int, str] | None = None
+    for name, value in main:
+        twin_name, twin_value = next(twin) if noisy else (name, value)
+        assert twin_name == name, (twin_name, name)
+        wanted = p.by_ref.get(name, [])
+        if not wanted and name not in keep_by_ref:
+            continue
+        start = time.perf_counter()
+        noise = 0.0
+        if noisy:
+            f32, f64 = (twin_value, value) if other == "float32" else (value, twin_value)
+            with warn.during("the comparison"):
+                gap = blob_noise(twin_value, value)
+            if gap is not None:
+                noise = gap
+                for blob in keep_by_ref.get(name, []):
+                    out.noise[blob] = gap
+            for i in wanted:  # the first overflowing blob in topological order
+                if overflow is None or i < overflow[0]:
+                    note = overflow_note(*p.order[i], f32, f64)
+                    overflow = (i, note) if note else overflow
+            del twin_value, f32, f64
+        for blob in keep_by_ref.get(name, []):
+            out.kept[blob] = value
+        clock["compare"] += time.perf_counter() - start
+        for i in wanted:
+            blob, layer, ltype = p.order[i]
+            got = keras.take(p.source[blob])
+            start = time.perf_counter()
+            own = _own_rows(p, blob, keras, dtype) if blob in p.detection else None
+            kind = layouts.get(blob, CAFFE)
+            with warn.during("the comparison"):
+                rows[i] = compare_blob(
+                    blob,
+                    layer,
+                    ltype,
+                    batch_major(got, kind),
+                    batch_major(value, kind),
+                    tolerance,
+                    blob in net.keras.outputs,
+                    noise,
+                    own,
+                    specials,
+                )
+            del got
+            clock["compare"] += time.perf_counter() - start
+        del value
+    out.rows = [r for r in rows if r is not None]
+    out.notes = warn.notes(f"the numpy-{reference_dtype} reference")
+    out.notes += warn.notes(f"the numpy-{other} reference") if noisy else []
+    out.notes += [overflow[1]] if overflow else []
+    out.notes += warn.notes("the comparison")
+    out.seconds = {"keras": keras.seconds, **clock}
+    return out
+
+
+def _warned(
+    items: Iterator[tuple[str, np.ndarray]], warn: WarningNotes, dtype: str, clock: dict
+) -> Iterator[tuple[str, np.ndarray]]:
+    """A reference pass with numpy's warnings collected as notes and its time on ``clock``."""
+    while True:
+        start = time.perf_counter()
+        with warn.during(f"the numpy-{dtype} reference"):
+            item = next(items, None)
+        clock["reference"] += time.perf_counter() - start
+        if item is None:
+            return
+        yield item
+
+
+def _own_rows(p: Plan, blob: str, keras: Pull, dtype: np.dtype) -> np.ndarray:
+    """A detection layer's reference op run on the Keras model's own bottoms (Caffe layout; see
+    ``detections.own_input_references``)."""
+    from caffe2keras.reference.registry import lookup_reference_op
+
+    layer, sources = p.detection[blob]
+    op = lookup_reference_op(layer.type)
+    assert op is not None
+    bottoms = [np.asarray(keras.take(s), dtype=dtype) for s in sources]
+    return np.asarray(op(layer, bottoms, dtype)[0])
