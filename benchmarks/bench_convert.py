@@ -124,7 +124,7 @@ def median_wall(cmd: list[str], n: int = 5) -> float:
     times = []
     for _ in range(n):
         start = time.perf_counter()
-        subprocess.run(cmd, capture_output=True, check=True)
+        subprocess.run(cmd, capture_output=True, check=True, cwd="/")
         times.append(time.perf_counter() - start)
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     CPU_SEEN[0] = usage.ru_utime + usage.ru_stime
@@ -242,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         capture_output=True,
         text=True,
         check=False,
+        cwd="/",  # not this checkout: -c puts the working folder first on sys.path
     ).stdout.strip()
     print(f"Measured: `{PYTHON[0]}` with caffe2keras from `{where}`.\n")
     print(startup(), "\n")
