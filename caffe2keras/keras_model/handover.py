@@ -94,11 +94,13 @@ def deferred_variables() -> Iterator[list[Any]]:
     registry = _global_state().get_global_attribute(_UNINITIALIZED, [], set_to_default=True)
     start = len(registry)
     created: list[Any] = []
-    with keras.StatelessScope(initialize_variables=False):
-        yield created
-    registry = _global_state().get_global_attribute(_UNINITIALIZED, [], set_to_default=True)
-    created.extend(registry[start:])
-    del registry[start:]
+    try:
+        with keras.StatelessScope(initialize_variables=False):
+            yield created
+    finally:  # also when the builder refused the layer: nothing is left on Keras' list
+        registry = _global_state().get_global_attribute(_UNINITIALIZED, [], set_to_default=True)
+        created.extend(registry[start:])
+        del registry[start:]
 
 
 def _check(layer: Any, weights: Sequence[Weight]) -> None:

@@ -123,3 +123,16 @@ def test_deferred_variables_leave_keras_global_list(monkeypatch) -> None:
     assert len(created) == 2
     after = global_state.get_global_attribute("uninitialized_variables", [], set_to_default=True)
     assert len(after) == before
+
+
+def test_a_refused_layer_leaves_no_deferred_variables() -> None:
+    import keras
+    from keras.src.backend.common import global_state
+
+    registry = global_state.get_global_attribute("uninitialized_variables", [], set_to_default=True)
+    before = len(registry)
+    with pytest.raises(RuntimeError, match="refused"), handover.deferred_variables():
+        keras.layers.Dense(3)(keras.Input((4,)))
+        raise RuntimeError("refused")
+    after = global_state.get_global_attribute("uninitialized_variables", [], set_to_default=True)
+    assert len(after) == before
