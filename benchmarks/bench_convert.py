@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import statistics
 import subprocess
 import sys
@@ -35,6 +36,8 @@ from synth import blob_plan, write_caffemodel  # noqa: E402
 
 REPO = HERE.parent
 GIB = 2**30
+PYTHON = [sys.executable]  # the measured runs' interpreter (--python)
+CPU_SEEN = [0.0]  # children's CPU seconds already attributed to a row
 NETS = {"vgg16": HERE / "vgg16_deploy.prototxt", "vgg16_wide": HERE / "vgg16_wide_deploy.prototxt"}
 
 
@@ -82,26 +85,33 @@ def baseline(model: Path, out: Path) -> None:
 
 
 def run(mode: str, args: list[str], tmp: Path) -> dict[str, float | str]:
-    """One case in a fresh interpreter: wall seconds, peak RSS bytes, exit code."""
+    """One case in a fresh interpreter: wall seconds, CPU seconds (user + system, all threads),
+    peak RSS bytes, exit code."""
     peak = tmp / "peak.txt"
     peak.unlink(missing_ok=True)
-    cmd = [sys.executable, str(Path(__file__)), "--worker", mode, str(peak), "--", *args]
+    cmd = [PYTHON[0], str(Path(__file__)), "--worker", mode, str(peak), "--", *args]
     start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    _, err = proc.communicate()
     wall = time.perf_counter() - start
-    result: dict[str, float | str] = {"wall": wall, "code": proc.returncode}
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = usage.ru_utime + usage.ru_stime - CPU_SEEN[0]
+    CPU_SEEN[0] += cpu
+    result: dict[str, float | str] = {"wall": wall, "cpu": cpu, "code": proc.returncode}
     result["rss"] = float(peak.read_text()) if peak.exists() else float("nan")
     if proc.returncode not in (0, 1):
-        result["error"] = (proc.stderr.strip().splitlines() or ["?"])[-1][:160]
+        result["error"] = (err.strip().splitlines() or ["?"])[-1][:160]
     return result
 
 
 def protobuf(model: Path) -> dict[str, float | str]:
     """bench_reader's protobuf worker: full parse + every blob as an array."""
-    cmd = [sys.executable, str(HERE / "bench_reader.py"), "--worker", "protobuf", str(model)]
+    cmd = [PYTHON[0], str(HERE / "bench_reader.py"), "--worker", "protobuf", str(model)]
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - start
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU_SEEN[0] = usage.ru_utime + usage.ru_stime
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     row: dict[str, float | str] = {"wall": wall, "rss": out["rss_mb"] * 2**20, "code": 0}
     if "error" in out:
@@ -114,17 +124,19 @@ def median_wall(cmd: list[str], n: int = 5) -> float:
     times = []
     for _ in range(n):
         start = time.perf_counter()
-        subprocess.run(cmd, capture_output=True, check=True)
+        subprocess.run(cmd, capture_output=True, check=True, cwd="/")
         times.append(time.perf_counter() - start)
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU_SEEN[0] = usage.ru_utime + usage.ru_stime
     return statistics.median(times)
 
 
 def startup() -> str:
     """``caffe2keras --help`` (the installed console script) next to a bare interpreter start."""
-    script = Path(sys.executable).with_name("caffe2keras")
-    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "caffe2keras.cli"]
+    script = Path(PYTHON[0]).with_name("caffe2keras")
+    cmd = [str(script)] if script.exists() else [PYTHON[0], "-m", "caffe2keras.cli"]
     help_s = median_wall([*cmd, "--help"])
-    bare = median_wall([sys.executable, "-c", "pass"])
+    bare = median_wall([PYTHON[0], "-c", "pass"])
     return (
         f"`caffe2keras --help`: median of 5 = {help_s:.3f} s (`python -c pass`, median of 5, "
         f"at the same time: {bare:.3f} s)"
@@ -170,18 +182,42 @@ def table(name: str, size: int, rows: dict[str, dict]) -> str:
         f"baseline + import keras = {wall_bound:.1f} s; peak RSS <= 1.2 x size + 0.7 GiB = "
         f"{rss_bound / 2**20:.0f} MiB.",
         "",
-        "| case | wall s | peak RSS MiB | wall / bound | RSS / bound | note |",
-        "|---|---:|---:|---:|---:|---|",
+        "| case | wall s | CPU s | peak RSS MiB | wall / bound | RSS / bound | note |",
+        "|---|---:|---:|---:|---:|---:|---|",
     ]
     for label, r in rows.items():
         note = f"FAILED: {r['error']}" if "error" in r else ""
         if r.get("code") == 1:
             note = "verification failed (exit 1)"
         lines.append(
-            f"| {label} | {r['wall']:.2f} | {r['rss'] / 2**20:.0f} | "
+            f"| {label} | {r['wall']:.2f} | {r.get('cpu', float('nan')):.2f} | "
+            f"{r['rss'] / 2**20:.0f} | "
             f"{r['wall'] / wall_bound:.2f} | {r['rss'] / rss_bound:.2f} | {note} |"
         )
-    return "\n".join(lines)
+    return "\n".join(lines + issue15(size, rows))
+
+
+def issue15(size: int, rows: dict[str, dict]) -> list[str]:
+    """Issue 15's two bounds: weights-only speed and the verified .h5's peak RSS."""
+    base, keras = rows["baseline: read + frombuffer + h5py"], rows["import keras"]
+    out = [""]
+    fast = rows.get("convert -> .weights.h5 --no-verify")
+    if fast and "error" not in fast:
+        wall = (fast["wall"] - keras["wall"]) / base["wall"]
+        cpu = (fast["cpu"] - keras["cpu"]) / base["cpu"]
+        out.append(
+            f"Weights-only, unverified: (convert - import keras) / baseline = {wall:.2f} (wall), "
+            f"{cpu:.2f} (CPU seconds); issue 15: <= 2."
+        )
+    bound = 1.2 * size + 0.9 * GIB
+    for label in ("convert -> .h5 --no-verify", "convert -> .h5 (verified)"):
+        if label in rows:
+            rss = rows[label]["rss"]
+            out.append(
+                f"{label}: peak RSS {rss / GIB:.2f} GiB = {rss / bound:.2f} x (1.2 x size + "
+                f"0.9 GiB = {bound / GIB:.2f} GiB); issue 15: <= 1."
+            )
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -189,12 +225,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-big", action="store_true", help="only the 553 MB model")
     parser.add_argument("--skip-verify", action="store_true", help="no verified conversions")
     parser.add_argument("--keep", type=Path, help="work in this folder instead of a temp one")
+    parser.add_argument(
+        "--python",
+        default=sys.executable,
+        help="interpreter of the measured runs (another checkout's venv: a side-by-side run)",
+    )
     parser.add_argument("--worker", nargs=2, metavar=("MODE", "PEAK_FILE"), help=argparse.SUPPRESS)
     parser.add_argument("args", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         return worker(args.worker[0], args.args, args.worker[1])
+    PYTHON[0] = args.python
     print(describe(), "\n")
+    where = subprocess.run(
+        [PYTHON[0], "-c", "import caffe2keras; print(caffe2keras.__file__)"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd="/",  # not this checkout: -c puts the working folder first on sys.path
+    ).stdout.strip()
+    print(f"Measured: `{PYTHON[0]}` with caffe2keras from `{where}`.\n")
     print(startup(), "\n")
     with tempfile.TemporaryDirectory(dir=args.keep) as tmp:
         names = ["vgg16"] if args.skip_big else ["vgg16", "vgg16_wide"]

@@ -199,10 +199,12 @@ def convert(
     """
     from caffe2keras.keras_model.model import build_model
     from caffe2keras.outputs.formats import check_output
+    from caffe2keras.outputs.manifest import prefetch_sha256
     from caffe2keras.outputs.writers import output_format
 
     options = options or ConvertOptions()
     check_output(output, options.format, options.split_scale)  # fail before any work
+    prefetch_sha256(prototxt, caffemodel)  # the outputs' provenance, hashed while we work
     rep = reporter or NullReporter()
     with rep.step("read") as step:
         net = load(prototxt, caffemodel, options)

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from caffe2keras.errors import UnsupportedLayersError
-from caffe2keras.ir.graph import Graph
+from caffe2keras.ir.graph import Graph, Layer
 from caffe2keras.ir.layouts import blob_layouts
 from caffe2keras.ir.nonneg import nonnegative_blobs
 from caffe2keras.ir.shapes import infer_shapes
-from caffe2keras.keras_model import registry
+from caffe2keras.keras_model import handover, registry
 from caffe2keras.keras_model.registry import BuildContext, Names, sanitize
 from caffe2keras.keras_model.weights import set_layer_weights
 from caffe2keras.layout import CAFFE, keras_shape
@@ -72,12 +72,13 @@ def _named_outputs(graph: Graph, tensors: dict[str, Any], names: Names) -> list[
 def build_model(
     graph: Graph, fill_weights: bool = True, tick: Callable[[], None] | None = None
 ) -> BuiltModel:
-    """Build every layer through the registry, setting each layer's weights as it is built.
+    """Build every layer through the registry, filling each layer's weights as it is built.
 
-    Weights are set (one copy: the layout transpose) and their caffemodel pages released layer by
-    layer, so the copies never pile up. With ``fill_weights=False`` the variables are created
-    deferred (no memory) and the weights are returned as ``pending`` for a streaming writer.
-    ``tick`` is called after each Caffe layer (progress).
+    Each layer's variables are created deferred and filled from its weights right after its
+    builder ran (:mod:`.handover`: the transposed copy becomes the variable, nothing else is
+    copied; the caffemodel pages are released), so copies never pile up. With
+    ``fill_weights=False`` the variables stay deferred (no memory) and the weights are returned as
+    ``pending`` for a streaming writer. ``tick`` is called after each Caffe layer (progress).
     """
     import keras
 
@@ -89,7 +90,8 @@ def build_model(
     tensors: dict[str, Any] = {}
     inputs = []
     sources: list[tuple[Any, tuple[Any, ...]]] = []
-    scope = nullcontext() if fill_weights else keras.StatelessScope(initialize_variables=False)
+    adopt = fill_weights and handover.supported()
+    scope = keras.StatelessScope(initialize_variables=False) if not fill_weights else nullcontext()
     with scope:
         for spec in graph.inputs:
             kshape = keras_shape(spec.shape, layouts.get(spec.name, CAFFE))
@@ -98,12 +100,9 @@ def build_model(
             inputs.append(t)
         for layer in graph.layers:
             bottoms = [tensors[b] for b in layer.bottoms]
-            result = registry.get_builder(layer.type)(layer, bottoms, ctx)
+            result = _build_layer(layer, bottoms, ctx, fill_weights, adopt)
             tensors.update(zip(layer.tops, result.outputs))
-            for klayer, weights in result.weights:
-                if fill_weights:
-                    set_layer_weights(klayer, weights)
-                sources.append((klayer, weights))
+            sources.extend(result.weights)
             if tick is not None:
                 tick()
         outputs = _named_outputs(graph, tensors, names)
@@ -124,3 +123,21 @@ def build_model(
         sources=tuple(sources),
         filled=fill_weights,
     )
+
+
+def _build_layer(
+    layer: Layer, bottoms: list[Any], ctx: BuildContext, fill: bool, adopt: bool
+) -> registry.BuildResult:
+    """Run one builder; with ``fill``, set the weights of the layers it made (adopted by their
+    variables when ``adopt``, else through ``set_weights``)."""
+    builder = registry.get_builder(layer.type)
+    if not adopt:
+        result = builder(layer, bottoms, ctx)
+        if fill:
+            for klayer, weights in result.weights:
+                set_layer_weights(klayer, weights)
+        return result
+    with handover.deferred_variables() as created:
+        result = builder(layer, bottoms, ctx)
+    handover.fill(created, result.weights)
+    return result

@@ -77,14 +77,22 @@ def column_slices(weight: Weight, max_bytes: int = BLOCK_BYTES) -> list[slice]:
     return [slice(start, min(width, start + step)) for start in range(0, width, step)]
 
 
-def materialize(weight: Weight) -> np.ndarray:
+def materialize(weight: Weight, out: np.ndarray | None = None) -> np.ndarray:
     """The weight as one contiguous float32 array: the one copy, made a block of output channels
     at a time (a whole-array transposed copy of a large kernel is many times slower), releasing
-    the map pages of each block."""
+    the map pages of each block. ``out`` (contiguous float32, the Keras shape) receives it when
+    given (an aligned buffer a TensorFlow variable adopts: :mod:`.handover`)."""
     view = _view(weight)
     if view.ndim == 0:
+        if out is not None:
+            out[()] = view
+            return out
         return np.array(view, dtype=np.float32)
-    out = np.empty(view.shape, np.float32)
+    if out is None:
+        out = np.empty(view.shape, np.float32)
+    elif out.shape != keras_shape(weight) or out.dtype != np.float32:
+        raise ValueError(f"cannot materialize {keras_shape(weight)} into {out.shape} {out.dtype}")
+    out = out.reshape(view.shape)  # a view: ``out`` is contiguous
     for where in column_slices(weight):
         out[..., where] = view[..., where]
         release_pages(view[..., where])

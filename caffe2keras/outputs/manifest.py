@@ -15,8 +15,11 @@ import hashlib
 import json
 import os
 import platform
+import stat
 import sys
+import threading
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
@@ -40,11 +43,48 @@ _PACKAGES = (
 )
 
 
+def _key(path: str | os.PathLike[str]) -> tuple[str, int, int]:
+    st = os.stat(path)
+    return os.path.realpath(path), st.st_size, st.st_mtime_ns
+
+
 def sha256(path: str | os.PathLike[str]) -> str:
     """The hex sha256 of a file, read in 1 MiB chunks. Remembered per (file, size, mtime): the h5
-    provenance and the manifest both hash the caffemodel, which may be hundreds of MB."""
-    st = os.stat(path)
-    return _sha256(os.path.realpath(path), st.st_size, st.st_mtime_ns)
+    provenance and the manifest both hash the caffemodel, which may be hundreds of MB. Waits for
+    a hash :func:`prefetch_sha256` started."""
+    key = _key(path)
+    pending = _PREFETCHED.pop(key, None)
+    if pending is not None:
+        return pending.result()
+    return _sha256(*key)
+
+
+# Hashes under way in background threads, by (file, size, mtime); taken by sha256().
+_PREFETCHED: dict[tuple[str, int, int], Future[str]] = {}
+
+
+def prefetch_sha256(*paths: str | os.PathLike[str]) -> None:
+    """Start hashing ``paths`` in a background thread (hashlib releases the GIL while it hashes),
+    so a conversion's build and write overlap the hash of a large caffemodel. A daemon thread: an
+    early error or exit does not wait for it."""
+    keys = []
+    for path in paths:  # regular files only; errors are the reader's to report, not ours
+        try:
+            if stat.S_ISREG(os.stat(path).st_mode):
+                keys.append(_key(path))
+        except (OSError, ValueError):
+            continue
+    futures: list[Future[str]] = [Future() for _ in keys]
+
+    def work() -> None:
+        for key, future in zip(keys, futures):
+            try:
+                future.set_result(_sha256(*key))
+            except BaseException as exc:  # handed to the waiting sha256() call
+                future.set_exception(exc)
+
+    _PREFETCHED.update(zip(keys, futures))
+    threading.Thread(target=work, name="caffe2keras-sha256", daemon=True).start()
 
 
 @functools.lru_cache(maxsize=64)

@@ -114,7 +114,10 @@ def write_model(
         elif fmt == "weights":
             model.save_weights(tmp)
         else:
-            model.save(tmp)
+            from caffe2keras.outputs.legacy_h5 import saving_views
+
+            with saving_views():  # .h5: variables read in place (.keras: no effect)
+                model.save(tmp)
         if fmt in ("weights", "h5"):
             _add_h5_metadata(tmp, metadata)
         else:  # .keras embeds a date and memory addresses: make the bytes reproducible

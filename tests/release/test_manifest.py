@@ -79,3 +79,22 @@ def test_manifests_and_reports_leave_no_partial_files(tmp_path) -> None:
     assert CliRunner().invoke(main, args, catch_exceptions=False).exit_code == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "r.md", "t.h5"]
     assert md.read_text().count("### Manifest") == 1
+
+
+def test_prefetched_hash_is_the_file_hash(tmp_path) -> None:
+    """A hash started in the background is the file's sha256; a changed file is hashed again;
+    paths that are no regular file are left to the reader (no error, nothing read)."""
+    import os
+
+    from caffe2keras.outputs import manifest
+
+    data = tmp_path / "w.bin"
+    data.write_bytes(os.urandom(3 << 20))
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    manifest.prefetch_sha256(data, tmp_path / "missing", fifo, tmp_path)
+    assert manifest.sha256(data) == hashlib.sha256(data.read_bytes()).hexdigest()
+    data.write_bytes(b"other")
+    os.utime(data, ns=(1, 1))  # a new mtime: not the prefetched key
+    manifest.prefetch_sha256(data)
+    assert manifest.sha256(data) == hashlib.sha256(b"other").hexdigest()
