@@ -225,7 +225,7 @@ def convert(
         from caffe2keras.export.flow import export_converted
 
         with rep.step("export"):
-            write = export_converted(built.model, net, output, fmt, options, report)
+            write = export_converted(built, net, output, fmt, options, report)
     elif write:
         fmt = _write_built(built, net, (prototxt, caffemodel), output, options, rep)
     fused = sum(1 for layer in net.keras.layers if layer.type == FUSED_TYPE)

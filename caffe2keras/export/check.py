@@ -4,9 +4,9 @@ Each output blob is held to the bar of the Keras model's row for that blob in th
 report (the same :func:`caffe2keras.verify.compare.compare_blob`, the same tolerance and float32
 noise), so an artifact passes exactly when it is as close to the reference as the verified Keras
 model had to be. A float16-weight TFLite file has its own bar (:func:`float16_tolerance`).
-Detection blobs are matched row by row against the Keras model's rows on the same inputs (the
-Keras model's rows were checked against the reference layer on its own bottoms); the fraction
-matched against the reference's whole forward pass is reported beside it.
+Detection blobs are matched row by row against the reference layer run on the bottoms the
+artifact's own runtime computed (:mod:`caffe2keras.export.probe`), as the Keras model's are; the
+fraction matched against the reference's whole forward pass is reported beside it.
 """
 
 from __future__ import annotations
@@ -92,11 +92,12 @@ def compare_outputs(
     report: Report,
     artifact: Mapping[str, np.ndarray],
     reference: Mapping[str, np.ndarray],
-    keras_outputs: Mapping[str, np.ndarray],
+    own_inputs: Mapping[str, np.ndarray],
     float16: bool,
     images: bool,
 ) -> list[dict[str, Any]]:
-    """One entry per output blob: the artifact against the reference, at the Keras row's bar."""
+    """One entry per output blob: the artifact against the reference, at the Keras row's bar
+    (``own_inputs``: detection tops' reference rows on the artifact's own bottoms)."""
     from caffe2keras.ir.layouts import layout_kinds
     from caffe2keras.layout import CAFFE, batch_major
 
@@ -116,7 +117,7 @@ def compare_outputs(
         bar = tol
         if float16 and row.rows_matched is None:
             bar = replace(tol, rtol=float16_tolerance(row, tol), noise_factor=0.0)
-        own = keras_outputs.get(blob) if row.rows_matched is not None else None
+        own = own_inputs.get(blob) if row.rows_matched is not None else None
         c = compare_blob(
             blob, row.layer, row.layer_type, got, ref, bar, True, row.noise, own_inputs=own
         )
@@ -138,5 +139,5 @@ def _output_entry(c: BlobComparison, passed: bool) -> dict[str, Any]:
     }
     if c.rows_matched is not None:
         entry["rows_matched"] = c.rows_matched
-        entry["rows_matched_keras"] = c.rows_matched_own_inputs
+        entry["rows_matched_own_inputs"] = c.rows_matched_own_inputs
     return entry

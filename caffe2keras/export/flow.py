@@ -22,6 +22,7 @@ from caffe2keras.export.check import (
     feed,
     reference_outputs,
 )
+from caffe2keras.export.probe import detection_bottoms, detection_own_inputs
 from caffe2keras.export.runtime import RUNTIMES, run_deployed
 from caffe2keras.export.select_ops import attribute_flex_ops
 from caffe2keras.frontend.net import LoadedNet
@@ -50,7 +51,7 @@ def check_artifact(
     fmt: str,
     path: Path,
     shown: str,
-    model: Any,
+    built: Any,
     net: LoadedNet,
     inputs: Mapping[str, Any],
     report: Report,
@@ -59,7 +60,7 @@ def check_artifact(
 ) -> dict[str, Any]:
     """The ``export`` entry of the artifact at ``path`` (``shown``: the name the user gave)."""
     start = time.perf_counter()
-    fed = feed(net, model, inputs)
+    fed = feed(net, built.model, inputs)
     deployed = run_deployed(fmt, path, fed)
     entry: dict[str, Any] = {
         "format": fmt,
@@ -73,23 +74,24 @@ def check_artifact(
         "outputs": [],
         "bar": BAR_FLOAT16 if float16 else BAR_FLOAT32,
     }
-    if deployed.error:
-        entry["error"] = deployed.error
+    dtype = report.reference.removeprefix("numpy-")
+    own: dict[str, Any] = {}
+    error = deployed.error
+    if not error and detection_bottoms(net):
+        own, error = detection_own_inputs(fmt, built, net, path.parent, fed, dtype, float16)
+    if error:
+        entry["error"] = error
     else:
-        keras_values = model(list(fed.values()) if len(fed) > 1 else next(iter(fed.values())))
-        if not isinstance(keras_values, (list, tuple)):
-            keras_values = [keras_values]
-        keras_out = caffe_outputs(net, {f"output_{i}": v for i, v in enumerate(keras_values)})
-        reference = reference_outputs(net, inputs, report.reference.removeprefix("numpy-"))
+        reference = reference_outputs(net, inputs, dtype)
         got = caffe_outputs(net, deployed.outputs)
-        entry["outputs"] = compare_outputs(net, report, got, reference, keras_out, float16, images)
+        entry["outputs"] = compare_outputs(net, report, got, reference, own, float16, images)
         entry["passed"] = bool(entry["outputs"]) and all(o["passed"] for o in entry["outputs"])
     entry["seconds"] = round(time.perf_counter() - start, 3)
     return entry
 
 
 def write_export(
-    model: Any,
+    built: Any,
     net: LoadedNet,
     output: str | os.PathLike[str],
     fmt: str,
@@ -98,26 +100,26 @@ def write_export(
     check: tuple[Mapping[str, Any], Report, bool] | None = None,
     write_on_failure: bool = False,
 ) -> tuple[bool, dict[str, Any] | None]:
-    """Write ``model`` as ``fmt`` at ``output``; with ``check`` (inputs, the Keras model's
+    """Write ``built.model`` as ``fmt`` at ``output``; with ``check`` (inputs, the Keras model's
     report, whether the inputs are images) verify it in its own runtime first and put it in
     place only when it passes (or ``write_on_failure``). Returns (written, export entry)."""
     target = Path(output)
     suffix = ".tflite" if fmt == "tflite" else ""
     with staged(target, suffix) as stage:
-        _write(model, fmt, stage.path, target, float16)
+        _write(built.model, fmt, stage.path, target, float16)
         interrupt_hook()
         entry = None
         if check is not None:
             inputs, report, images = check
             entry = check_artifact(
-                fmt, stage.path, os.fspath(output), model, net, inputs, report, float16, images
+                fmt, stage.path, os.fspath(output), built, net, inputs, report, float16, images
             )
         stage.commit = entry is None or entry["passed"] or write_on_failure
     return stage.commit, entry
 
 
 def export_converted(
-    model: Any, net: LoadedNet, output: str | os.PathLike[str], fmt: str, options: Any, report: Any
+    built: Any, net: LoadedNet, output: str | os.PathLike[str], fmt: str, options: Any, report: Any
 ) -> bool:
     """``api.convert``'s export step (``options``: its ConvertOptions; ``report``: the Keras
     model's, None when verification is skipped): write, verify against the same inputs, add the
@@ -131,7 +133,7 @@ def export_converted(
         )
         check = (inputs, report, str(info.get("source", "")).startswith("image"))
     written, entry = write_export(
-        model,
+        built,
         net,
         output,
         fmt,

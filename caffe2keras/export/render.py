@@ -18,6 +18,16 @@ def _flex_text(entry: dict[str, Any]) -> str:
     return "needs SELECT_TF_OPS (Flex delegate): " + "; ".join(parts)
 
 
+def _rows_text(o: dict[str, Any]) -> str:
+    if "rows_matched" not in o:
+        return ""
+    own = o.get("rows_matched_own_inputs")
+    head = (
+        "" if own is None else f", {own:.1%} of rows match the reference layer on its own bottoms"
+    )
+    return f"{head}, {o['rows_matched']:.1%} match the reference's whole forward pass"
+
+
 def to_text(entries: Sequence[dict[str, Any]]) -> str:
     """One block per exported artifact: verdict, runtime, per-output errors, Flex ops."""
     lines = []
@@ -35,7 +45,7 @@ def to_text(entries: Sequence[dict[str, Any]]) -> str:
                 lines.append(f"  output {o['blob']}: {o['error']}")
                 continue
             top = "" if o["top1"] is None else f", top-1 agreement {o['top1']:.2f}"
-            rows = "" if "rows_matched" not in o else f", rows matched {o['rows_matched']:.1%}"
+            rows = _rows_text(o)
             lines.append(
                 f"  output {o['blob']}: max rel {o['max_rel']:.3g} (allowed "
                 f"{o['allowed_rel']:.3g}){top}{rows}{'' if o['passed'] else ' FAIL'}"

@@ -16,13 +16,13 @@ from typing import Any
 from caffe2keras.ir.graph import Graph, Layer
 
 # Keras' recurrent loop (LSTM, RNN) keeps its TensorList ops: TFLite's WHILE has no builtin for
-# them. Which of them appear depends on what the loop returns (GetItem: the exposed last state).
-_RECURRENT = (
-    "FlexTensorListGetItem",
-    "FlexTensorListReserve",
-    "FlexTensorListSetItem",
-    "FlexTensorListStack",
-)
+# them. An exposed last state (``expose_hidden``) is read back with GetItem.
+_RECURRENT = ("FlexTensorListReserve", "FlexTensorListSetItem", "FlexTensorListStack")
+
+
+def _recurrent(layer: Layer) -> tuple[str, ...]:
+    exposed = ("FlexTensorListGetItem",) if layer.params.expose_hidden else ()
+    return tuple(sorted(_RECURRENT + exposed))
 
 
 def _lrn(layer: Layer) -> tuple[str, ...]:
@@ -33,8 +33,8 @@ def _lrn(layer: Layer) -> tuple[str, ...]:
 
 FLEX_OPS: dict[str, Callable[[Layer], tuple[str, ...]]] = {
     "LRN": _lrn,
-    "LSTM": lambda layer: _RECURRENT,
-    "RNN": lambda layer: _RECURRENT,
+    "LSTM": _recurrent,
+    "RNN": _recurrent,
 }
 
 
