@@ -132,7 +132,8 @@ def main() -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     rows = []
     print(
-        "| model | format | CLI exit | vs reference (max rel / allowed) | vs real Caffe (rel L-inf, bar) | Flex ops | MB | CLI s |"
+        "| model | format | CLI exit | vs reference (max rel / allowed) "
+        "| vs real Caffe (rel L-inf, bar) | Flex ops | MB | CLI s |"
     )
     print("|---|---|---:|---|---|---|---:|---:|")
     for model in models:
@@ -140,8 +141,12 @@ def main() -> int:
             code, seconds, doc, artifact = cli(model, fmt, work)
             entry = (doc.get("export") or [{}])[0]
             ref = "; ".join(
-                f"{o['blob']} {o.get('max_rel', float('nan')):.2g}/{o.get('allowed_rel', float('nan')):.2g}"
-                + (f" rows {o['rows_matched']:.1%}" if "rows_matched" in o else "")
+                f"{o['blob']} {o.get('max_rel', np.nan):.2g}/{o.get('allowed_rel', np.nan):.2g}"
+                + (
+                    f" rows {o.get('rows_matched_own_inputs', 0):.1%} own bottoms"
+                    if "rows_matched" in o
+                    else ""
+                )
                 for o in entry.get("outputs", [])
             ) or entry.get("error", "no report")
             gold = (
@@ -164,7 +169,8 @@ def main() -> int:
             flex = ", ".join(gold.get("flex", [])) or ("none" if fmt == "tflite" else "-")
             size = entry.get("bytes", 0) / 1e6
             print(
-                f"| {model} | {fmt} | {code} | {ref} | {gtext} | {flex} | {size:.1f} | {seconds:.0f} |",
+                f"| {model} | {fmt} | {code} | {ref} | {gtext} | {flex} | {size:.1f} "
+                f"| {seconds:.0f} |",
                 flush=True,
             )
             rows.append(

@@ -22,9 +22,7 @@ def _rows_text(o: dict[str, Any]) -> str:
     if "rows_matched" not in o:
         return ""
     own = o.get("rows_matched_own_inputs")
-    head = (
-        "" if own is None else f", {own:.1%} of rows match the reference layer on its own bottoms"
-    )
+    head = "" if own is None else f", {own:.1%} of rows match the reference layer on own bottoms"
     return f"{head}, {o['rows_matched']:.1%} match the reference's whole forward pass"
 
 
