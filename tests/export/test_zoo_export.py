@@ -6,7 +6,7 @@ the numpy reference (exit 0); then the written artifact is run again, in a fresh
 caffe2keras cannot be imported (caffe2keras.export.runtime), on the golden input, and compared
 with real Caffe: within the zoo bar (tests/bounds.py: ROUNDING_MARGIN x the blob's measured
 float32 spread, floored by the golden's noise floor); detection rows matched one to one at least
-as well as the Keras model matches them (the rows are ill-conditioned, README of ../shared).
+as far as real Caffe itself is stable under a 1e-5 input shake (89% of the rows, ../shared).
 The 16 zoo models in both formats: benchmarks/export_zoo.py (table in benchmarks/README.md).
 """
 
@@ -64,10 +64,10 @@ def test_zoo_export_matches_caffe(model, fmt, golden_zoo, golden_spreads, tmp_pa
     spread = golden_spreads(g, net.reference)
     for blob in g.meta["outputs"]:
         if blob == "detection_out":
-            keras_rows = built.model(feed(net, built.model, g.inputs)["data"])
-            keras_fraction = match_detections(np.asarray(keras_rows), g.blobs[blob], 1e-4).fraction
+            # real Caffe keeps 89% of MobileNet-SSD's rows under a 1e-5 relative input shake
+            # (../shared/README.md); float32 rounding shakes far less
             fraction = match_detections(got[blob], g.blobs[blob], 1e-4).fraction
-            assert fraction >= min(keras_fraction, 0.95), (fraction, keras_fraction)
+            assert fraction >= 0.89, fraction
             continue
         bound = rounding_bound(spread[blob], g.noise_floor)
         assert_within(f"{model} {fmt} {blob}", rel_linf(got[blob], g.blobs[blob]), bound)
