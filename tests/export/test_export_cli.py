@@ -8,6 +8,7 @@ import json
 import os
 from pathlib import Path
 
+import jsonschema
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -17,6 +18,7 @@ from caffe2keras.cli import main
 REPO = Path(__file__).resolve().parents[2]
 TINY = REPO / "fixtures" / "tiny"
 PROTO, MODEL = str(TINY / "tiny.prototxt"), str(TINY / "tiny.caffemodel")
+SCHEMA = REPO / "caffe2keras" / "verify" / "report.schema.json"
 EXPORTS = {"tflite": ("tiny.tflite", []), "savedmodel": ("tiny_sm", ["--format", "savedmodel"])}
 ENTRY_KEYS = {"format", "path", "runtime", "float16", "passed", "seconds", "bytes"}
 ENTRY_KEYS |= {"select_tf_ops", "outputs", "bar"}
@@ -40,6 +42,7 @@ def test_export_is_verified_in_its_own_runtime(tmp_path: Path, fmt: str) -> None
     assert out.exists() and (out.is_dir() == (fmt == "savedmodel"))
     assert leftovers(tmp_path) == []
     doc = json.loads(report.read_text())
+    jsonschema.validate(doc, json.loads(SCHEMA.read_text()))
     assert doc["passed"] is True
     [entry] = doc["export"]
     assert set(entry) >= ENTRY_KEYS
