@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from caffe2keras.errors import ExportError
 from caffe2keras.outputs.savedmodel import write_savedmodel
 
 
@@ -31,7 +32,11 @@ def tflite_bytes(model: Any, scratch: str | os.PathLike[str], float16: bool = Fa
         if float16:
             converter.optimizations = [tf.lite.Optimize.DEFAULT]
             converter.target_spec.supported_types = [tf.float16]
-        return bytes(converter.convert())
+        try:
+            return bytes(converter.convert())
+        except Exception as exc:  # TensorFlow's ConverterError and friends: name what failed
+            lines = [line for line in str(exc).splitlines() if line.strip()] or [repr(exc)]
+            raise ExportError(f"TensorFlow's TFLite converter failed: {lines[0][:300]}") from exc
 
 
 def write_tflite(
