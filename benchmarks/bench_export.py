@@ -8,7 +8,7 @@ write alone) and verified (the Keras model against the numpy reference, then, fo
 the artifact in its own runtime: a fresh child process that loads it and runs the verification
 inputs; the child's memory is its own and is not in the VmHWM column). Prints a Markdown table.
 
-    python benchmarks/bench_export.py [--skip-verify] [--keep DIR]
+    python benchmarks/bench_export.py [--skip-verify] [--only .tflite SavedModel] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-verify", action="store_true", help="only the --no-verify cases")
     parser.add_argument("--keep", type=Path, help="work in this folder instead of a temp one")
+    parser.add_argument("--only", nargs="*", choices=list(OUTPUTS), help="only these outputs")
     parser.add_argument("--worker", nargs=2, metavar=("MODE", "PEAK_FILE"), help=argparse.SUPPRESS)
     parser.add_argument("args", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -54,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
         modes = [["--no-verify"]] + ([] if args.skip_verify else [[]])
         for flags in modes:
             for label, (name, extra) in OUTPUTS.items():
+                if args.only and label not in args.only:
+                    continue
                 out = tmp / name
                 argv_ = ["convert", str(proto), str(model), "-o", str(out), *extra, *flags, "-q"]
                 r = run("cli", argv_, tmp)
