@@ -37,7 +37,8 @@ class ConvertOptions:
     batch: int = 2
     input_npy: Mapping[str, str] = field(default_factory=dict)  # input name -> .npy path (NCHW)
     write_on_failure: bool = False
-    format: str | None = None  # "keras2-weights"; None: by the output's suffix
+    format: str | None = None  # "keras2-weights", "savedmodel", "tflite"; None: by the suffix
+    tflite_float16: bool = False  # tflite: float16 weights, held to its own bar (README)
     split_scale: bool = False  # keras2-weights: gamma/beta into separate Scale layer groups
     plugins: tuple[str, ...] = ()  # plugin files (--plugin); entry points load too
     image: ImageOptions | None = None  # --image inputs and their preprocessing
@@ -121,9 +122,9 @@ def _fill_weights(output: str | os.PathLike[str], options: ConvertOptions) -> bo
     """Whether the Keras variables must hold the weights: not for an unverified weights-only
     output, which is streamed from the caffemodel to the file (caffe2keras.outputs.weights_h5)."""
     from caffe2keras.outputs import weights_h5
-    from caffe2keras.outputs.writers import output_format
+    from caffe2keras.outputs.formats import format_of
 
-    if options.verify or options.format is not None or output_format(output) != "weights":
+    if options.verify or options.format is not None or format_of(output, None) != "weights":
         return True
     return not weights_h5.supported()
 
@@ -198,12 +199,12 @@ def convert(
     ``write_on_failure``: a CI job never replaces good weights with bad ones.
     """
     from caffe2keras.keras_model.model import build_model
-    from caffe2keras.outputs.formats import check_output
+    from caffe2keras.outputs.formats import EXPORT_FORMATS, check_output, format_of
     from caffe2keras.outputs.manifest import prefetch_sha256
-    from caffe2keras.outputs.writers import output_format
 
     options = options or ConvertOptions()
-    check_output(output, options.format, options.split_scale)  # fail before any work
+    # fail before any work
+    check_output(output, options.format, options.split_scale, options.tflite_float16)
     prefetch_sha256(prototxt, caffemodel)  # the outputs' provenance, hashed while we work
     rep = reporter or NullReporter()
     with rep.step("read") as step:
@@ -221,8 +222,13 @@ def convert(
                 net, built, os.path.basename(os.fspath(prototxt)), options, runners
             )
     write = report is None or report.passed or options.write_on_failure
-    fmt = options.format or output_format(output)
-    if write:
+    fmt = format_of(output, options.format)
+    if write and fmt in EXPORT_FORMATS:  # verified in its own runtime, kept when it passes
+        from caffe2keras.export.flow import export_converted
+
+        with rep.step("export"):
+            write = export_converted(built, net, output, fmt, options, report)
+    elif write:
         fmt = _write_built(built, net, (prototxt, caffemodel), output, options, rep)
     fused = sum(1 for layer in net.keras.layers if layer.type == FUSED_TYPE)
     return ConvertResult(

@@ -162,3 +162,9 @@ class UnsupportedParameterError(Caffe2KerasError):
         super().__init__(f"layer '{layer}', field '{field}': {message}")
         self.layer = layer
         self.field = field
+
+
+class ExportError(Caffe2KerasError):
+    """A verified Keras model that a deployment format cannot hold (TFLite's converter refused)."""
+
+    exit_code = EXIT_UNSUPPORTED

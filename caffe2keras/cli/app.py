@@ -59,9 +59,13 @@ def _reporter(kw: dict[str, Any]) -> Any:
 
 
 def _write_reports(report: Any, kw: dict[str, Any]) -> None:
+    from caffe2keras.export import render
     from caffe2keras.outputs.writers import write_text_atomic
 
-    for key, text in (("report_json", report.to_json), ("report_md", report.to_markdown)):
+    def markdown() -> str:  # the export section (caffe2keras.export.render) after the blobs
+        return report.to_markdown() + render.to_markdown(report.extra.get("export", ()))
+
+    for key, text in (("report_json", report.to_json), ("report_md", markdown)):
         if kw[key]:
             write_text_atomic(kw[key], text())  # complete or absent, like the model
             if not kw["quiet"]:
@@ -85,8 +89,9 @@ def main() -> None:
     "-o",
     "--output",
     required=True,
-    type=click.Path(dir_okay=False),
-    help="Output: .h5 (full model), .keras, or .weights.h5.",
+    type=click.Path(),
+    help="Output: .h5 (full model), .keras, .weights.h5, .tflite, or a SavedModel folder "
+    "(--format savedmodel).",
 )
 @click.option("--no-verify", is_flag=True, help="Skip the equivalence check.")
 @click.option(
@@ -102,7 +107,8 @@ def convert(
     """Convert PROTOTXT + CAFFEMODEL into a Keras model and verify it."""
 
     def go() -> int:
-        paths.check_command(kw, prototxt, caffemodel, output=output)  # before any work
+        folder = kw["output_format"] == "savedmodel"  # checked by api.convert
+        paths.check_command(kw, prototxt, caffemodel, output=None if folder else output)
         from caffe2keras import api
 
         options = _options(
@@ -111,6 +117,7 @@ def convert(
             write_on_failure=write_on_failure,
             format=kw["output_format"],
             split_scale=kw["split_scale"],
+            tflite_float16=kw["tflite_float16"],
         )
         result = api.convert(prototxt, caffemodel, output, options, reporter=_reporter(kw))
         if not kw["quiet"]:
@@ -121,6 +128,10 @@ def convert(
             _write_reports(result.report, kw)
             if not kw["quiet"] or not result.report.passed:
                 click.echo(result.report.to_text())
+            if "export" in result.report.extra:
+                from caffe2keras.export import render
+
+                click.echo(render.to_text(result.report.extra["export"]))
         record_manifest(prototxt, caffemodel, options, result, kw)
         if not kw["quiet"]:
             verb = "wrote" if result.written else "did NOT write (verification failed)"

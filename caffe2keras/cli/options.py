@@ -150,14 +150,22 @@ def with_options(fn: Callable[..., Any], *options: Callable[..., Any]) -> Callab
 
 
 def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``convert``'s --format, --split-scale and --manifest."""
+    """``convert``'s --format, --tflite-float16, --split-scale and --manifest."""
     opts = [
         click.option(
             "--format",
             "output_format",
-            type=click.Choice(["keras2-weights"]),
-            help="Write a legacy Keras-2 HDF5 weights file (load_weights(path, by_name=True)) "
-            "instead of choosing by the output's suffix.",
+            type=click.Choice(["keras2-weights", "savedmodel", "tflite"]),
+            help="keras2-weights: a legacy Keras-2 HDF5 weights file (load_weights(path, "
+            "by_name=True)); savedmodel: a TensorFlow SavedModel folder (-o names it); tflite: a "
+            "TFLite file (also chosen by the .tflite suffix). Exports are verified in their own "
+            "runtime, in a fresh process. Default: by the output's suffix.",
+        ),
+        click.option(
+            "--tflite-float16",
+            is_flag=True,
+            help="tflite: store the weights in float16 (half the size); its error is measured "
+            "and held to its own bar (README 'Deployment exports').",
         ),
         click.option(
             "--split-scale",

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from caffe2keras.errors import UnsupportedParameterError
+from caffe2keras.export.select_ops import claimed
 from caffe2keras.frontend.load import LoadOptions, build_raw_graph, naming_files, parse_prototxt
 from caffe2keras.frontend.params import registered_types
 from caffe2keras.inspection.hints import preprocessing_hints
@@ -210,6 +211,7 @@ def inspect_net(
             if layer.type not in known:
                 unsupported.setdefault(layer.type, []).append(layer.name)
         counts = None
+        flex: tuple[dict[str, Any], ...] = ()
         layouts: dict[str, str] = {}
         layout_notes: tuple[str, ...] = ()
         if unsupported:
@@ -217,6 +219,7 @@ def inspect_net(
         else:
             rows, counts = _rows(raw, require_blobs=weights is not None)
             layouts, layout_notes = _input_layouts(raw)
+            flex = tuple(claimed(raw))
     text = Path(prototxt).read_text(encoding="utf-8", errors="replace")  # comments may be GBK
     notes = raw.notes if weights is not None else (*raw.notes, NO_WEIGHTS_NOTE)
     notes = (*notes, *layout_notes)
@@ -234,6 +237,7 @@ def inspect_net(
         unsupported_details=details,
         counts=counts,
         layouts=layouts,
+        select_tf_ops=flex,
     )
 
 

@@ -65,6 +65,8 @@ class Inspection:
     counts: NetCounts | None = None  # None when some type is unsupported (nothing inferred)
     # input -> layout kind (caffe2keras.layout) when not Caffe's: recurrent inputs (text only)
     layouts: dict[str, str] = field(default_factory=dict)
+    # layers whose TFLite export needs TensorFlow ops (caffe2keras.export.select_ops)
+    select_tf_ops: tuple[dict[str, Any], ...] = ()
 
     @property
     def exit_code(self) -> int:
@@ -103,4 +105,5 @@ class Inspection:
             "unsupported": {t: list(names) for t, names in self.unsupported.items()},
             "preprocessing": [hint.to_dict() for hint in self.hints],
             "notes": list(self.notes),
+            "select_tf_ops": list(self.select_tf_ops),
         }

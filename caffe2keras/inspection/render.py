@@ -71,5 +71,9 @@ def to_text(ins: Inspection) -> str:
         lines += [f"  {h.key} = {h.value}  [{h.source}, {h.where}]" for h in ins.hints]
     else:
         lines.append("preprocessing hints: none found (transform_param or comments)")
+    lines += [
+        f"TFLite: layer '{e['layer']}' ({e['type']}) needs SELECT_TF_OPS: {', '.join(e['ops'])}"
+        for e in ins.select_tf_ops
+    ]
     lines += [f"note: {note}" for note in ins.notes]
     return "\n".join(lines)

@@ -1,4 +1,5 @@
-"""Output formats beyond the suffix rule: ``--format keras2-weights`` and ``--split-scale``."""
+"""Output formats beyond the suffix rule: ``--format keras2-weights``/``savedmodel``/``tflite``,
+``--split-scale`` and ``--tflite-float16``."""
 
 from __future__ import annotations
 
@@ -9,15 +10,38 @@ from typing import Any
 from caffe2keras.errors import UsageError
 
 KERAS2_WEIGHTS = "keras2-weights"
-FORMAT_CHOICES = (KERAS2_WEIGHTS,)  # the suffix decides otherwise
+SAVEDMODEL = "savedmodel"
+TFLITE = "tflite"
+# Deployment exports, verified in their own runtime (caffe2keras.export).
+EXPORT_FORMATS = (SAVEDMODEL, TFLITE)
+FORMAT_CHOICES = (KERAS2_WEIGHTS, *EXPORT_FORMATS)  # the suffix decides otherwise
 
 
-def check_output(path: str | os.PathLike[str], fmt: str | None, split_scale: bool) -> None:
+def format_of(path: str | os.PathLike[str], fmt: str | None) -> str:
+    """The format to write: ``fmt`` when given, else by suffix (``.tflite`` included)."""
+    from caffe2keras.outputs.writers import output_format
+
+    if fmt is not None:
+        return fmt
+    return TFLITE if os.fspath(path).endswith(".tflite") else output_format(path)
+
+
+def check_output(
+    path: str | os.PathLike[str], fmt: str | None, split_scale: bool, float16: bool = False
+) -> None:
     """Fail on a bad output name, format or flag combination before any work."""
     from caffe2keras.outputs.writers import output_format
     from caffe2keras.runtime.paths import output_file
 
+    if float16 and format_of(path, fmt) != TFLITE:
+        raise UsageError("--tflite-float16 only applies to a .tflite output (--format tflite)")
+    if fmt == SAVEDMODEL:
+        from caffe2keras.outputs.savedmodel import check_target
+
+        return check_target(path)
     output_file(path, "the output")
+    if fmt == TFLITE or (fmt is None and os.fspath(path).endswith(".tflite")):
+        return
     if fmt is not None and fmt not in FORMAT_CHOICES:
         raise UsageError(f"unknown output format '{fmt}' (choices: {', '.join(FORMAT_CHOICES)})")
     if split_scale and fmt != KERAS2_WEIGHTS:

@@ -97,8 +97,16 @@ def _sha256(path: str, size: int, mtime_ns: int) -> str:
 
 
 def file_entry(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Name, sha256 and size of one file."""
-    return {"path": os.fspath(path), "sha256": sha256(path), "bytes": os.path.getsize(path)}
+    """Name, sha256 and size of one file; of a folder (a SavedModel), the sha256 of its files'
+    relative paths and sha256s in sorted order, and their total size."""
+    if not os.path.isdir(path):
+        return {"path": os.fspath(path), "sha256": sha256(path), "bytes": os.path.getsize(path)}
+    files = sorted(p for p in Path(path).rglob("*") if p.is_file())
+    digest = hashlib.sha256()
+    for p in files:
+        digest.update(f"{p.relative_to(path).as_posix()}\0{sha256(p)}\n".encode())
+    size = sum(p.stat().st_size for p in files)
+    return {"path": os.fspath(path), "sha256": digest.hexdigest(), "bytes": size}
 
 
 def provenance(

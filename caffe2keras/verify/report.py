@@ -29,7 +29,13 @@ class Report:
 
     @property
     def passed(self) -> bool:
-        return bool(self.rows) and all(row.passed for row in self.rows)
+        """Every blob within tolerance, and every exported artifact too (``export`` section)."""
+        exports = self.extra.get("export", ())
+        return (
+            bool(self.rows)
+            and all(row.passed for row in self.rows)
+            and all(e["passed"] for e in exports)
+        )
 
     @property
     def culprit(self) -> BlobComparison | None:
