@@ -160,7 +160,7 @@ def main() -> int:
     parser.add_argument("--models", help="comma-separated subset of the zoo models")
     args = parser.parse_args()
     models = args.models.split(",") if args.models else zoo_models()
-    print(f"Machine: {describe()}\n", flush=True)
+    print(f"{describe()}\n", flush=True)
     for name in models:
         caffemodel(name)
     runs: list[dict[str, Any]] = []
