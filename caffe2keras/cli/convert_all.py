@@ -21,7 +21,13 @@ from caffe2keras.cli.exits import run
     type=click.IntRange(min=1),
     default=1,
     show_default=True,
-    help="Models converted at a time, each in its own process.",
+    help="Models converted at a time, by that many worker processes (each converts many).",
+)
+@click.option(
+    "--process-per-model",
+    is_flag=True,
+    hidden=True,
+    help="The slower isolation mode: a fresh worker process for every model.",
 )
 @click.option(
     "--report",
@@ -47,6 +53,7 @@ def convert_all_command(
     model_list: str,
     out_dir: str | None,
     jobs: int,
+    process_per_model: bool,
     report_json: str | None,
     report_md: str | None,
     manifest_path: str | None,
@@ -76,7 +83,8 @@ def convert_all_command(
         paths.output_folder(models.out_dir, "--out-dir" if out_dir else "the list's out_dir")
         folder = Path(models.out_dir)
         folder.mkdir(parents=True, exist_ok=True)
-        outcomes = batch.run_all(models.models, jobs)
+        options = batch.BatchOptions(jobs=jobs, process_per_model=process_per_model)
+        outcomes = batch.run_all(models.models, options)
         doc = batch.combined_report(outcomes, model_list)
         manifest.write(report_json or folder / "report.json", doc)
         write_text_atomic(

@@ -4,21 +4,23 @@ Each model is converted once with verification into its first output; only if th
 its other outputs written (verification off: the same graph and weights). A model that fails -
 beyond tolerance, unreadable files, unsupported layers, even an internal error - is recorded with
 its exit code and message and the batch goes on; the batch's exit code is the largest of them.
-Independent models run in parallel processes with ``jobs > 1`` (spawned: TensorFlow and fork do
-not mix); results are always reported in the list's order.
+Independent models run in warm worker processes with ``jobs > 1`` (spawned: TensorFlow and fork
+do not mix; each converts many models, and a model that kills its worker fails alone: see
+:mod:`caffe2keras.convert_all.pool`); results are always reported in the list's order.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+from caffe2keras.convert_all import warm
 from caffe2keras.convert_all.config import ModelSpec
+from caffe2keras.convert_all.pool import Death
+from caffe2keras.convert_all.warm import BatchOptions
 from caffe2keras.errors import EXIT_OK, Caffe2KerasError
 
 EXIT_INTERNAL = 70
@@ -112,19 +114,28 @@ def run_model(spec: ModelSpec) -> ModelOutcome:
         return ModelOutcome(spec.name, EXIT_INTERNAL, (), error=message)
 
 
-def run_all(specs: Sequence[ModelSpec], jobs: int = 1) -> list[ModelOutcome]:
-    """Every model's outcome, in the list's order; ``jobs > 1`` runs them in processes."""
-    if jobs <= 1 or len(specs) <= 1:
-        return [run_model(spec) for spec in specs]
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    workers = min(jobs, len(specs))
-    from caffe2keras.runtime import quiet
+def run_all(
+    specs: Sequence[ModelSpec],
+    jobs: int | BatchOptions = 1,
+    task: Callable[[ModelSpec], ModelOutcome] = run_model,
+) -> list[ModelOutcome]:
+    """Every model's outcome, in the list's order. One job (and one model) runs in this process;
+    more run in warm worker processes (:mod:`caffe2keras.convert_all.warm`), as does
+    ``process_per_model``. ``task`` is :func:`run_model` (tests substitute one that crashes)."""
+    options = jobs if isinstance(jobs, BatchOptions) else BatchOptions(jobs=jobs)
+    if not options.process_per_model and (options.jobs <= 1 or len(specs) <= 1):
+        return [task(spec) for spec in specs]
+    return warm.run_parallel(specs, options, task, worker_died)
 
-    initializer = quiet.install if quiet.installed() else None  # workers as quiet as the parent
-    with ProcessPoolExecutor(
-        max_workers=workers, mp_context=get_context("spawn"), initializer=initializer
-    ) as pool:
-        return list(pool.map(run_model, specs))
+
+def worker_died(spec: ModelSpec, death: Death) -> ModelOutcome:
+    """The outcome of a model whose worker process died under it (the internal-error code: a
+    crash is never the model files' fault)."""
+    message = (
+        f"model '{spec.name}' did not finish: {death.describe()}; its outputs from that step "
+        "were not written, and the other models went on in a new worker"
+    )
+    return ModelOutcome(spec.name, EXIT_INTERNAL, (), error=message)
 
 
 def exit_code(outcomes: Sequence[ModelOutcome]) -> int:
