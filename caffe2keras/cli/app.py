@@ -15,7 +15,7 @@ from caffe2keras.cli.convert_all import convert_all_command
 from caffe2keras.cli.exits import parse_npy, parse_shapes, run
 from caffe2keras.cli.inspect_command import inspect_command
 from caffe2keras.cli.options import CHECK_OPTIONS, NET_OPTIONS, output_options, with_options
-from caffe2keras.cli.outputs import record_manifest
+from caffe2keras.cli.outputs import add_provenance, record_manifest, write_reports
 from caffe2keras.runtime import paths
 
 
@@ -58,14 +58,12 @@ def _reporter(kw: dict[str, Any]) -> Any:
     return make_reporter(quiet=kw["quiet"], verbose=kw.get("verbose", False))
 
 
-def _write_reports(report: Any, kw: dict[str, Any]) -> None:
-    from caffe2keras.outputs.writers import write_text_atomic
+def _check_extras(kw: dict[str, Any]) -> None:
+    """Optional dependencies the options need, before any work (a usage error naming the extra)."""
+    if kw.get("report_html"):
+        from caffe2keras.report_html.deps import require_matplotlib
 
-    for key, text in (("report_json", report.to_json), ("report_md", report.to_markdown)):
-        if kw[key]:
-            write_text_atomic(kw[key], text())  # complete or absent, like the model
-            if not kw["quiet"]:
-                click.echo(f"wrote report {kw[key]}")
+        require_matplotlib()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -103,6 +101,7 @@ def convert(
 
     def go() -> int:
         paths.check_command(kw, prototxt, caffemodel, output=output)  # before any work
+        _check_extras(kw)
         from caffe2keras import api
 
         options = _options(
@@ -118,7 +117,10 @@ def convert(
                 click.echo(f"note: {note}")
             click.echo(result.summary())
         if result.report is not None:
-            _write_reports(result.report, kw)
+            written = [("output", result.output)] if result.written else []
+            files = [("prototxt", prototxt), ("caffemodel", caffemodel), *written]
+            add_provenance(result.report, files, kw)
+            write_reports(result.report, kw)
             if not kw["quiet"] or not result.report.passed:
                 click.echo(result.report.to_text())
         record_manifest(prototxt, caffemodel, options, result, kw)
@@ -140,10 +142,13 @@ def verify(prototxt: str, caffemodel: str, model: str, **kw: Any) -> None:
 
     def go() -> int:
         paths.check_command(kw, prototxt, caffemodel, model=model)  # before any work
+        _check_extras(kw)
         from caffe2keras import api
 
         report = api.verify(prototxt, caffemodel, model, _options(kw), reporter=_reporter(kw))
-        _write_reports(report, kw)
+        files = [("prototxt", prototxt), ("caffemodel", caffemodel), ("model", model)]
+        add_provenance(report, files, kw)
+        write_reports(report, kw)
         if not kw["quiet"] or not report.passed:
             click.echo(report.to_text())
         return report.exit_code

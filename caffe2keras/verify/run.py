@@ -148,8 +148,19 @@ def verify_model(
         second_opinions=opinions,
         # what the loader noted (dropped layers, NaN, empty pooling windows), the recurrent
         # layouts, then numpy's warnings
-        extra={"notes": [*net.reference.notes, *_layout_notes(layouts), *notes]},
+        extra={
+            "notes": [*net.reference.notes, *_layout_notes(layouts), *notes],
+            **_classes(keras_blobs, ref_bm, net.keras.outputs, info),
+        },
     )
+
+
+def _classes(keras: Any, ref: Any, outputs: Any, info: Mapping[str, Any]) -> dict[str, Any]:
+    """``classes``: the top-5 classes per image (image inputs only; see verify/classes.py)."""
+    from caffe2keras.verify.classes import top_classes
+
+    found = top_classes(keras, ref, outputs, info)
+    return {"classes": found} if found else {}
 
 
 def _layout_notes(layouts: Mapping[str, str]) -> list[str]:
