@@ -6,6 +6,7 @@ errors are instant.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -15,7 +16,7 @@ from caffe2keras.cli.convert_all import convert_all_command
 from caffe2keras.cli.exits import parse_npy, parse_shapes, run
 from caffe2keras.cli.inspect_command import inspect_command
 from caffe2keras.cli.options import CHECK_OPTIONS, NET_OPTIONS, output_options, with_options
-from caffe2keras.cli.outputs import record_manifest
+from caffe2keras.cli.outputs import add_provenance, record_manifest, write_reports
 from caffe2keras.runtime import paths
 
 
@@ -58,18 +59,12 @@ def _reporter(kw: dict[str, Any]) -> Any:
     return make_reporter(quiet=kw["quiet"], verbose=kw.get("verbose", False))
 
 
-def _write_reports(report: Any, kw: dict[str, Any]) -> None:
-    from caffe2keras.export import render
-    from caffe2keras.outputs.writers import write_text_atomic
+def _check_extras(kw: dict[str, Any]) -> None:
+    """Optional dependencies the options need, before any work (a usage error naming the extra)."""
+    if kw.get("report_html"):
+        from caffe2keras.report_html.deps import require_matplotlib
 
-    def markdown() -> str:  # the export section (caffe2keras.export.render) after the blobs
-        return report.to_markdown() + render.to_markdown(report.extra.get("export", ()))
-
-    for key, text in (("report_json", report.to_json), ("report_md", markdown)):
-        if kw[key]:
-            write_text_atomic(kw[key], text())  # complete or absent, like the model
-            if not kw["quiet"]:
-                click.echo(f"wrote report {kw[key]}")
+        require_matplotlib()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -109,6 +104,7 @@ def convert(
     def go() -> int:
         folder = kw["output_format"] == "savedmodel"  # checked by api.convert
         paths.check_command(kw, prototxt, caffemodel, output=None if folder else output)
+        _check_extras(kw)
         from caffe2keras import api
 
         options = _options(
@@ -125,7 +121,11 @@ def convert(
                 click.echo(f"note: {note}")
             click.echo(result.summary())
         if result.report is not None:
-            _write_reports(result.report, kw)
+            written = [("output", result.output)] if result.written else []
+            written = [(role, path) for role, path in written if os.path.isfile(path)]
+            files = [("prototxt", prototxt), ("caffemodel", caffemodel), *written]
+            add_provenance(result.report, files, kw)
+            write_reports(result.report, kw)
             if not kw["quiet"] or not result.report.passed:
                 click.echo(result.report.to_text())
             if "export" in result.report.extra:
@@ -151,10 +151,13 @@ def verify(prototxt: str, caffemodel: str, model: str, **kw: Any) -> None:
 
     def go() -> int:
         paths.check_command(kw, prototxt, caffemodel, model=model)  # before any work
+        _check_extras(kw)
         from caffe2keras import api
 
         report = api.verify(prototxt, caffemodel, model, _options(kw), reporter=_reporter(kw))
-        _write_reports(report, kw)
+        files = [("prototxt", prototxt), ("caffemodel", caffemodel), ("model", model)]
+        add_provenance(report, files, kw)
+        write_reports(report, kw)
         if not kw["quiet"] or not report.passed:
             click.echo(report.to_text())
         return report.exit_code

@@ -42,6 +42,13 @@ from caffe2keras.cli.exits import run
     help="Write the combined Markdown report here (default: report.md in the output folder).",
 )
 @click.option(
+    "--report-html",
+    "report_html",
+    type=click.Path(dir_okay=False),
+    help="Write an HTML index page here, linking one self-contained page per model "
+    "(INDEX.MODEL.html beside it; needs pip install 'caffe2keras[report]').",
+)
+@click.option(
     "--manifest",
     "manifest_path",
     type=click.Path(dir_okay=False),
@@ -56,6 +63,7 @@ def convert_all_command(
     process_per_model: bool,
     report_json: str | None,
     report_md: str | None,
+    report_html: str | None,
     manifest_path: str | None,
     quiet: bool,
     debug: bool,
@@ -78,7 +86,12 @@ def convert_all_command(
 
         paths.check_options(
             {"report_json": report_json, "report_md": report_md, "manifest_path": manifest_path}
+            | {"report_html": report_html}
         )
+        if report_html:
+            from caffe2keras.report_html.deps import require_matplotlib
+
+            require_matplotlib()
         models = read_model_list(model_list, out_dir)
         paths.output_folder(models.out_dir, "--out-dir" if out_dir else "the list's out_dir")
         folder = Path(models.out_dir)
@@ -91,6 +104,10 @@ def convert_all_command(
             report_md or folder / "report.md", batch.combined_markdown(outcomes, model_list)
         )
         manifest.write(manifest_path or folder / "manifest.json", batch.manifest_document(outcomes))
+        if report_html:
+            from caffe2keras.report_html.batch import write_batch
+
+            write_batch(report_html, outcomes, model_list)
         for o in outcomes:
             if not (quiet and o.passed):
                 detail = f": {o.error}" if o.error else ""

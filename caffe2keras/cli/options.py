@@ -131,6 +131,13 @@ CHECK_OPTIONS = (
         type=click.Path(dir_okay=False),
         help="Write the report as Markdown.",
     ),
+    click.option(
+        "--report-html",
+        "report_html",
+        type=click.Path(dir_okay=False),
+        help="Write a self-contained HTML report with an error plot (needs the 'report' "
+        "extra: pip install 'caffe2keras[report]').",
+    ),
     click.option("-q", "--quiet", is_flag=True, help="Print only errors."),
     click.option(
         "-v",

@@ -21,6 +21,7 @@ INPUT_FILE_OPTIONS = {"plugin": "--plugin", "input_npy": "--input", "image": "--
 OUTPUT_FILE_OPTIONS = {
     "report_json": "--report",
     "report_md": "--report-md",
+    "report_html": "--report-html",
     "manifest": "--manifest",
     "manifest_path": "--manifest",
 }

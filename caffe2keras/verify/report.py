@@ -9,6 +9,7 @@ from typing import Any
 from caffe2keras.errors import EXIT_MISMATCH, EXIT_OK
 from caffe2keras.ir.counts import blobs_text
 from caffe2keras.verify.compare import BlobComparison, Tolerance, culprit
+from caffe2keras.verify.report_md import export_section, summary_block
 from caffe2keras.verify.second import SecondOpinion
 
 SCHEMA_VERSION = 1
@@ -78,20 +79,16 @@ class Report:
         return json.dumps(self.to_dict(), indent=1, sort_keys=False, allow_nan=True)
 
     def to_markdown(self) -> str:
-        """A Markdown summary and table (worst blobs first) for CI artifacts."""
+        """A Markdown summary block, then the table (worst blobs first), for CI artifacts."""
         verdict = "PASSED" if self.passed else "FAILED"
+        doc = self.to_dict()
         lines = [f"## caffe2keras verification of `{self.model}`: **{verdict}**", ""]
+        lines += [*summary_block(doc), ""]
         lines.append(
             f"Tolerance per blob: max abs error <= {self.tolerance.atol:g} + "
             f"max({self.tolerance.rtol:g}, {self.tolerance.noise_factor:g} x float32 noise) "
             f"x max|reference|. Reference: {self.reference}."
         )
-        bad = self.culprit
-        if bad is not None:
-            lines.append(
-                f"First failing blob: `{bad.blob}` from layer `{bad.layer}` "
-                f"({bad.layer_type}), relative error {bad.max_rel:.3g}."
-            )
         lines += [
             "",
             "| blob | layer | type | shape | max abs | max rel | allowed | cosine | top-1 | ok |"
@@ -110,6 +107,7 @@ class Report:
         if self.second_opinions:
             lines.append("")
             lines += [f"- {op.summary()}" for op in self.second_opinions]
+        lines += export_section(doc)
         return "\n".join(lines) + "\n"
 
     def _shown_text(self, shown: int) -> str:

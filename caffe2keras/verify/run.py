@@ -147,9 +147,22 @@ def verify_model(
                 *net.reference.notes,
                 *layout_notes(layout_kinds(net.keras)),
                 *streamed.notes,
-            ]
+            ],
+            **_classes(streamed.scores, net.keras.outputs, info),
         },
     )
+
+
+def _classes(
+    scores: Mapping[str, tuple[Any, Any]], outputs: Any, info: Mapping[str, Any]
+) -> dict[str, Any]:
+    """``classes``: the top-5 classes per image (image inputs only; see verify/classes.py)."""
+    from caffe2keras.verify.classes import top_classes
+
+    keras = {b: k for b, (k, _) in scores.items()}
+    ref = {b: r for b, (_, r) in scores.items()}
+    found = top_classes(keras, ref, outputs, info)
+    return {"classes": found} if found else {}
 
 
 def layout_notes(layouts: Mapping[str, str]) -> list[str]:

@@ -79,6 +79,8 @@ class Streamed:
     notes: list[str]
     kept: dict[str, np.ndarray] = field(default_factory=dict)  # second opinions' reference blobs
     noise: dict[str, float] = field(default_factory=dict)  # and their noise
+    # class-score-shaped net outputs: (Keras, reference) values, for the reports' top-5 tables
+    scores: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)  # keras, reference, compare
 
 
@@ -220,6 +222,8 @@ def compare_stream(
                     own,
                     specials,
                 )
+            if blob in net.keras.outputs and class_scores(got):
+                out.scores[blob] = (got, value)
             del got
             clock["compare"] += time.perf_counter() - start
         del value
@@ -230,6 +234,11 @@ def compare_stream(
     out.notes += warn.notes("the comparison")
     out.seconds = {"keras": keras.seconds, **clock}
     return out
+
+
+def class_scores(value: np.ndarray) -> bool:
+    """Whether a blob is shaped like class scores ((N, K) or (N, K, 1, 1)): small, kept."""
+    return value.ndim == 2 or (value.ndim == 4 and value.shape[2:] == (1, 1))
 
 
 def _warned(
