@@ -60,7 +60,7 @@ def main(argv: list[str]) -> int:
     fmt, artifact, inputs, outputs = argv
     import numpy as np
 
-    with np.load(inputs) as data:
+    with np.load(inputs, allow_pickle=False) as data:
         feed = {k: data[k] for k in data.files}
     outs, ops = RUNNERS[fmt](artifact, feed)
     result: dict[str, Any] = {k: np.asarray(v) for k, v in outs.items()}

@@ -57,7 +57,7 @@ def run_deployed(fmt: str, artifact: str | os.PathLike[str], feed: Mapping[str, 
         if done.returncode != 0 or not outputs.exists():
             why = _last_lines(done.stderr) or f"exit code {done.returncode}"
             return Deployed({}, (), f"the {RUNTIMES[fmt]} runtime failed: {why}")
-        with np.load(outputs) as data:
+        with np.load(outputs, allow_pickle=False) as data:
             result = {k: data[k] for k in data.files}
     ops = tuple(str(op) for op in result.pop("__ops__", ()))
     return Deployed(result, ops)

@@ -174,7 +174,9 @@ def test_ctrl_c_stops_the_batch_with_no_partial_outputs_and_no_workers(tmp_path,
 
 def group_members(pgid: int) -> list[str]:
     """Command lines of the live processes of a process group, less multiprocessing's resource
-    tracker (it leaves by itself once its parent is gone: it reads the parent's pipe to EOF)."""
+    tracker (it leaves by itself once its parent is gone: it reads the parent's pipe to EOF) and
+    less processes already exiting (an empty command line: the kernel has released their memory;
+    the tracker is one of them while it leaves)."""
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -182,6 +184,7 @@ def group_members(pgid: int) -> list[str]:
             cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
         except (OSError, IndexError):
             continue  # gone meanwhile
-        if int(fields[2]) == pgid and fields[0] != "Z" and "resource_tracker" not in cmdline:
+        exiting = fields[0] == "Z" or not cmdline.strip()
+        if int(fields[2]) == pgid and not exiting and "resource_tracker" not in cmdline:
             found.append(cmdline)
     return found
