@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from caffe2keras.families.conv import ConvParams
 from caffe2keras.ir.graph import Graph, InputSpec, Layer
 from caffe2keras.reference import run_reference
 
@@ -29,3 +30,17 @@ def run_layer(layer: Layer, *inputs: Any, dtype: Any = np.float64) -> list[np.nd
     graph = Graph(name="one", inputs=specs, layers=(layer,), outputs=layer.tops)
     out = run_reference(graph, dict(zip(layer.bottoms, arrays)), dtype)
     return [out[t] for t in layer.tops]
+
+
+def conv_params(o, kernel, stride, pad, dil, group) -> ConvParams:
+    """Convolution/Deconvolution parameters with a bias, along axis 1."""
+    return ConvParams(
+        num_output=o,
+        kernel=kernel,
+        stride=stride,
+        pad=pad,
+        dilation=dil,
+        group=group,
+        bias_term=True,
+        axis=1,
+    )

@@ -7,11 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from caffe2keras.families.conv import ConvParams
 from caffe2keras.families.pooling import PoolingParams
 from caffe2keras.reference.ops import taps
 
-from .helpers import make_layer, run_layer
+from .helpers import conv_params, make_layer, run_layer
 
 RNG = np.random.default_rng(7)
 CONV_CASES = [  # (C, O, kernel, stride, pad, dilation, group)
@@ -65,19 +64,6 @@ def deconv_loops(x, w, b, stride, pad, dil, group):
                             ] += x[:, ci, r, s] * w[ci, o, i, j]
     y = y[:, :, pad[0] : full[0] - pad[0], pad[1] : full[1] - pad[1]]
     return y + b.reshape(1, -1, 1, 1)
-
-
-def conv_params(o, kernel, stride, pad, dil, group) -> ConvParams:
-    return ConvParams(
-        num_output=o,
-        kernel=kernel,
-        stride=stride,
-        pad=pad,
-        dilation=dil,
-        group=group,
-        bias_term=True,
-        axis=1,
-    )
 
 
 @pytest.mark.parametrize("case", CONV_CASES)

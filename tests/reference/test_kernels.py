@@ -21,12 +21,11 @@ import numpy as np
 import pytest
 from bounds import assert_within, rel_linf, rounding_bound
 
-from caffe2keras.families.conv import ConvParams
 from caffe2keras.families.pooling import PoolingParams
 from caffe2keras.ir.shapes.geometry import c_div
 from caffe2keras.reference.ops import taps
 
-from .helpers import make_layer, run_layer
+from .helpers import conv_params, make_layer, run_layer
 
 FLT_MAX = float(np.finfo(np.float32).max)
 
@@ -170,19 +169,6 @@ def _conv_grid(count: int, seed: int) -> list[tuple]:
     return cases
 
 
-def _params(o, kernel, stride, pad, dil, group) -> ConvParams:
-    return ConvParams(
-        num_output=o,
-        kernel=kernel,
-        stride=stride,
-        pad=pad,
-        dilation=dil,
-        group=group,
-        bias_term=True,
-        axis=1,
-    )
-
-
 def _check_both_dtypes(layer, x, expected) -> None:
     (y64,) = run_layer(layer, x)
     (y32,) = run_layer(layer, x, dtype=np.float32)
@@ -199,7 +185,7 @@ def test_convolution_matches_caffe_im2col_loops(case) -> None:
     x = rng.standard_normal((2, c, h, w))
     weight = rng.standard_normal((o, c // group, *kernel))
     bias = rng.standard_normal(o)
-    layer = make_layer("Convolution", _params(o, kernel, stride, pad, dil, group), weight, bias)
+    layer = make_layer("Convolution", conv_params(o, kernel, stride, pad, dil, group), weight, bias)
     _check_both_dtypes(layer, x, conv_cpp(x, weight, bias, kernel, stride, pad, dil, group))
 
 
@@ -210,7 +196,7 @@ def test_convolution_blocks_change_nothing(case, monkeypatch) -> None:
     rng = np.random.default_rng(3)
     x = rng.standard_normal((2, c, h, w))
     weight, bias = rng.standard_normal((o, c // group, *kernel)), rng.standard_normal(o)
-    layer = make_layer("Convolution", _params(o, kernel, stride, pad, dil, group), weight, bias)
+    layer = make_layer("Convolution", conv_params(o, kernel, stride, pad, dil, group), weight, bias)
     (whole,) = run_layer(layer, x)
     monkeypatch.setattr(taps, "_CHUNK_ELEMENTS", 1)
     monkeypatch.setattr(taps, "_BLOCK_BYTES", 1)
@@ -245,7 +231,9 @@ def test_deconvolution_matches_caffe_col2im_loops(case) -> None:
     x = rng.standard_normal((2, c, h, w))
     weight = rng.standard_normal((c, o // group, *kernel))
     bias = rng.standard_normal(o)
-    layer = make_layer("Deconvolution", _params(o, kernel, stride, pad, dil, group), weight, bias)
+    layer = make_layer(
+        "Deconvolution", conv_params(o, kernel, stride, pad, dil, group), weight, bias
+    )
     _check_both_dtypes(layer, x, deconv_cpp(x, weight, bias, kernel, stride, pad, dil, group))
 
 
