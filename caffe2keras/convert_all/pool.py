@@ -129,10 +129,11 @@ def _worker(conn: Connection, tasks: Tasks[Any, Any], options: PoolOptions) -> N
 class _Slot:
     """One live worker and the item it holds (``None`` when idle)."""
 
-    def __init__(self, tasks: Tasks[Any, Any], options: PoolOptions) -> None:
+    def __init__(self, tasks: Tasks[Any, Any], options: PoolOptions, started: list[Any]) -> None:
         ctx = get_context("spawn")
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(target=_worker, args=(child, tasks, options))
+        started.append(self.process)  # before start(): a Ctrl-C can land anywhere after it
         self.process.start()
         child.close()
         self.item: tuple[int, Any] | None = None
@@ -156,10 +157,11 @@ def run_pool(
     waiting = deque(enumerate(items))
     results: dict[int, R] = {}
     slots: list[_Slot] = []
+    started: list[Any] = []  # every worker process, even one whose slot a Ctrl-C cut short
     try:
         while len(results) < len(items):
             while waiting and len(slots) < min(options.jobs, len(waiting) + _busy(slots)):
-                slots.append(_Slot(tasks, options))
+                slots.append(_Slot(tasks, options, started))
             for slot in slots:
                 if slot.item is None and not slot.retiring and waiting:
                     slot.give(*waiting.popleft())
@@ -169,6 +171,10 @@ def run_pool(
         return [results[i] for i in range(len(items))]
     finally:
         _stop(slots, options, on_abandon)
+        for process in started:  # a worker started but never given a slot: nothing to unwind
+            if process.is_alive():
+                process.kill()
+                process.join()
 
 
 def _busy(slots: list[_Slot]) -> int:
