@@ -8,9 +8,11 @@ which precision warned and the first blob that is non-finite in float32 but fini
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 
@@ -34,20 +36,62 @@ def numpy_warnings(where: str, notes: list[str]) -> Iterator[None]:
 class WarningNotes:
     """:func:`numpy_warnings` for work that is entered many times (a streamed pass, one blob at a
     time): each ``during(where)`` collects numpy's RuntimeWarnings, each message once per
-    ``where`` over all entries; :meth:`notes` lists them in the order the ``where`` were given."""
+    ``where`` over all entries; :meth:`notes` lists them in the order the ``where`` were given.
+
+    ``warnings.catch_warnings`` swaps process-wide state, so it cannot be entered by two threads
+    at once. Inside :meth:`routed` (entered once, by the main thread, around all the threads'
+    work) the filters are set once and every warning is routed by the *calling thread's* current
+    ``where``: the reference passes' thread and the main thread each collect their own."""
 
     def __init__(self) -> None:
         self.seen: dict[str, list[str]] = {}
+        self._where = threading.local()
+        self._routing = False
+
+    @contextmanager
+    def routed(self) -> Iterator[None]:
+        """Collect, in every thread, the RuntimeWarnings raised inside a ``during``; anything
+        else goes on to the warnings display in force before."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", RuntimeWarning)
+            shown = warnings.showwarning
+
+            def show(message: Any, category: Any, *args: Any, **kwargs: Any) -> None:
+                where = getattr(self._where, "name", None)
+                if where is None or not issubclass(category, RuntimeWarning):
+                    shown(message, category, *args, **kwargs)
+                else:
+                    self._add(where, str(message))
+
+            warnings.showwarning = show
+            self._routing = True
+            try:
+                yield
+            finally:
+                self._routing = False
 
     @contextmanager
     def during(self, where: str) -> Iterator[None]:
-        """Collect the warnings raised inside under ``where``."""
+        """Collect the warnings raised inside under ``where`` (in this thread, when routed)."""
+        if self._routing:
+            outer = getattr(self._where, "name", None)
+            self._where.name = where
+            try:
+                yield
+            finally:
+                self._where.name = outer
+            return
         found: list[str] = []
         with numpy_warnings(where, found):
             yield
-        messages = self.seen.setdefault(where, [])
         prefix = f"numpy warned during {where}: "
-        messages += [m for m in (f[len(prefix) :] for f in found) if m not in messages]
+        for message in found:
+            self._add(where, message[len(prefix) :])
+
+    def _add(self, where: str, message: str) -> None:
+        messages = self.seen.setdefault(where, [])
+        if message not in messages:
+            messages.append(message)
 
     def notes(self, where: str) -> list[str]:
         """The notes collected under ``where`` (as :func:`numpy_warnings` words them)."""

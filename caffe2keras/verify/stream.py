@@ -19,6 +19,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -81,7 +82,9 @@ class Streamed:
     noise: dict[str, float] = field(default_factory=dict)  # and their noise
     # class-score-shaped net outputs: (Keras, reference) values, for the reports' top-5 tables
     scores: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
-    seconds: dict[str, float] = field(default_factory=dict)  # keras, reference, compare
+    # keras (the walk), reference (waiting for the reference passes), compare
+    seconds: dict[str, float] = field(default_factory=dict)
+    producer_seconds: float = 0.0  # the reference passes' own time, in their thread
 
 
 def reference_names(graph: Graph) -> Callable[[str], str | None]:
@@ -158,7 +161,6 @@ def compare_stream(
     blobs (and noise) of ``keep`` (reference tops a second opinion is compared on).
     ``keras_values(blobs)`` yields the Keras model's value of each of ``blobs`` (Caffe layout)."""
     from caffe2keras.passes.checker import has_nonfinite
-    from caffe2keras.reference.executor import iter_reference
 
     graph = net.reference
     ref_name = reference_names(graph)
@@ -172,16 +174,14 @@ def compare_stream(
     other = "float32" if reference_dtype == "float64" else "float64"
     noisy = tolerance.noise_factor > 0
     clock = {"reference": 0.0, "compare": 0.0}
-    main = _warned(iter_reference(graph, inputs, dtype), warn, reference_dtype, clock)
-    twin = _warned(iter_reference(graph, inputs, np.dtype(other)), warn, other, clock)
+    needed = frozenset(p.by_ref) | frozenset(keep_by_ref)
+    passes = partial(reference_passes, graph, inputs, dtype, other if noisy else None, needed, warn)
     layouts = layout_kinds(net.keras)
     specials = not has_nonfinite(graph)
     rows: list[BlobComparison | None] = [None] * len(p.order)
     out = Streamed(rows=[], notes=[])
     overflow: tuple[int, str] | None = None
-    for name, value in main:
-        twin_name, twin_value = next(twin) if noisy else (name, value)
-        assert twin_name == name, (twin_name, name)
+    for name, value, twin_value in ahead(passes, warn, clock):
         wanted = p.by_ref.get(name, [])
         if not wanted and name not in keep_by_ref:
             continue
@@ -232,7 +232,9 @@ def compare_stream(
     out.notes += warn.notes(f"the numpy-{other} reference") if noisy else []
     out.notes += [overflow[1]] if overflow else []
     out.notes += warn.notes("the comparison")
-    out.seconds = {"keras": keras.seconds, **clock}
+    out.seconds = {"keras": keras.seconds, "reference": clock["reference"]}
+    out.seconds["compare"] = clock["compare"]
+    out.producer_seconds = clock["producer"]
     return out
 
 
@@ -241,15 +243,56 @@ def class_scores(value: np.ndarray) -> bool:
     return value.ndim == 2 or (value.ndim == 4 and value.shape[2:] == (1, 1))
 
 
+def ahead(
+    passes: Callable[[], Iterator[tuple[str, np.ndarray, np.ndarray]]],
+    warn: WarningNotes,
+    clock: dict[str, float],
+) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+    """The items of ``passes()``, computed in a background thread (``producer.py``) a few blobs
+    ahead, with numpy's warnings routed per thread (``WarningNotes.routed``). The thread ends
+    with this generator: at its end, or when it is closed, as when an exception leaves the
+    caller's loop (CPython frees the loop's iterator as the exception unwinds the frame).
+    ``clock`` receives ``reference`` (the caller's wait) and ``producer`` (the passes' time)."""
+    from caffe2keras.verify.producer import Ahead
+
+    with warn.routed(), Ahead(passes) as produced:
+        try:
+            yield from produced
+        finally:
+            clock["reference"] += produced.waited
+            clock["producer"] = clock.get("producer", 0.0) + produced.busy
+
+
+def reference_passes(
+    graph: Graph,
+    inputs: Mapping[str, np.ndarray],
+    dtype: np.dtype,
+    other: str | None,
+    needed: frozenset[str],
+    warn: WarningNotes,
+) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+    """(blob, value, twin value) of each ``needed`` reference blob in the pass' order: the
+    ``dtype`` pass and the ``other`` precision's pass in lockstep (the twin is the value itself
+    when ``other`` is None), numpy's warnings noted under each pass' name."""
+    from caffe2keras.reference.executor import iter_reference
+
+    main = _warned(iter_reference(graph, inputs, dtype), warn, dtype.name)
+    twin = _warned(iter_reference(graph, inputs, np.dtype(other)), warn, other) if other else None
+    for name, value in main:
+        twin_name, twin_value = next(twin) if twin is not None else (name, value)
+        assert twin_name == name, (twin_name, name)
+        if name in needed:
+            yield name, value, twin_value
+        del value, twin_value
+
+
 def _warned(
-    items: Iterator[tuple[str, np.ndarray]], warn: WarningNotes, dtype: str, clock: dict
+    items: Iterator[tuple[str, np.ndarray]], warn: WarningNotes, dtype: str
 ) -> Iterator[tuple[str, np.ndarray]]:
-    """A reference pass with numpy's warnings collected as notes and its time on ``clock``."""
+    """A reference pass with numpy's warnings collected as notes."""
     while True:
-        start = time.perf_counter()
         with warn.during(f"the numpy-{dtype} reference"):
             item = next(items, None)
-        clock["reference"] += time.perf_counter() - start
         if item is None:
             return
         yield item

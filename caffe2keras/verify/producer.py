@@ -1,0 +1,120 @@
+"""An iterator run ahead in a background thread, a bounded queue in front of its consumer.
+
+The streamed verification (``stream.py``) runs the float64 and float32 reference passes here
+while the main thread walks the Keras model and compares: numpy releases the GIL in BLAS and in
+its ufunc loops, so the passes use the second core while TensorFlow and the comparisons use the
+first. The queue holds at most ``depth`` items, so the producer is never more than ``depth + 1``
+items ahead (``depth`` waiting, one computed and waiting for room): memory stays a forward pass's
+live set plus a few blobs.
+
+Everything the producer raises (a ``ValidationError`` naming the layer and field, an assertion)
+reaches the consumer at the point of the sequence where it happened, with its own traceback.
+Leaving the ``with`` block early (an exception in the consumer, a Ctrl-C, a ``break``) stops the
+producer after the item it is computing and joins its thread: no thread outlives the block.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from types import TracebackType
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+QUEUE_DEPTH = 2
+"""Items waiting in the queue at most (each a pair of float64 and float32 blobs)."""
+THREAD_NAME = "caffe2keras-reference"
+_END = object()  # the producer's iterator is exhausted
+_POLL = 0.05  # seconds between checks of the stop flag while the queue is full or on close
+
+
+class Ahead(Generic[T]):
+    """The items of ``make()``, an iterator created and advanced in a background thread.
+
+    Use as a context manager and iterate inside it. ``busy`` is the producer's time computing
+    items, ``waited`` the consumer's time waiting for them (the producer's cost on the
+    consumer's path); both in seconds."""
+
+    def __init__(
+        self, make: Callable[[], Iterator[T]], depth: int = QUEUE_DEPTH, name: str = THREAD_NAME
+    ) -> None:
+        self.queue: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=depth)
+        self.stop = threading.Event()
+        self.busy = self.waited = 0.0
+        # the caller's context (numpy's errstate lives in a context variable)
+        context = contextvars.copy_context()
+        self.thread = threading.Thread(
+            target=context.run, args=(self._run, make), name=name, daemon=True
+        )
+
+    def __enter__(self) -> Ahead[T]:
+        self.thread.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __iter__(self) -> Iterator[T]:
+        while True:
+            start = time.perf_counter()
+            ok, value = self.queue.get()
+            self.waited += time.perf_counter() - start
+            if ok:
+                yield value
+            elif value is None:
+                return
+            else:
+                raise value
+
+    def close(self) -> None:
+        """Stop the producer (after the item under way) and wait for its thread to end."""
+        self.stop.set()
+        while self.thread.is_alive():
+            self._drain()
+            self.thread.join(_POLL)
+        self._drain()
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                self.queue.get_nowait()
+            except queue.Empty:
+                return
+
+    def _run(self, make: Callable[[], Iterator[T]]) -> None:
+        items: Iterator[T] | None = None
+        try:
+            items = make()
+            while not self.stop.is_set():
+                start = time.perf_counter()
+                item = next(items, _END)
+                self.busy += time.perf_counter() - start
+                if item is _END:
+                    break
+                self._put((True, item))
+                del item
+        except BaseException as error:  # handed to the consumer, raised there
+            self._put((False, error))
+            return
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()  # a generator's finally blocks run here, in this thread
+        self._put((False, None))
+
+    def _put(self, entry: tuple[bool, Any]) -> None:
+        """Queue ``entry``, waiting for room, unless the consumer has gone."""
+        while not self.stop.is_set():
+            try:
+                self.queue.put(entry, timeout=_POLL)
+                return
+            except queue.Full:
+                continue
