@@ -1,0 +1,185 @@
+"""The reference passes' background thread (``verify/producer.py``, used by ``verify/stream.py``):
+the queue bound, errors raised where they happened, no thread left behind after a success, a
+failure in either thread or a Ctrl-C, and numpy's warnings collected per thread."""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from caffe2keras import api
+from caffe2keras.errors import ValidationError
+from caffe2keras.keras_model.model import build_model
+from caffe2keras.reference import executor
+from caffe2keras.verify import compare, stream
+from caffe2keras.verify.compare import Tolerance
+from caffe2keras.verify.numeric_notes import WarningNotes
+from caffe2keras.verify.producer import THREAD_NAME, Ahead
+from caffe2keras.verify.run import verify_model
+
+TINY = Path(__file__).resolve().parents[2] / "fixtures" / "tiny"
+
+
+def producers() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == THREAD_NAME]
+
+
+def wait_for(condition) -> None:
+    """Until ``condition()`` holds (a thread's progress, not a timing: 30 s means it hung)."""
+    done = threading.Event()
+    for _ in range(30_000):
+        if condition():
+            return
+        done.wait(0.001)
+    raise AssertionError("the producer never got there")
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3])
+def test_producer_runs_at_most_depth_plus_one_ahead(depth: int) -> None:
+    """Waiting for the queue to fill before each take: the source has then made exactly
+    ``depth + 1`` more items than were taken (``depth`` queued, one waiting for room), never
+    more, and the items arrive in order."""
+    made: list[int] = []
+
+    def source():
+        for i in range(10):
+            made.append(i)
+            yield i
+
+    taken: list[int] = []
+    with Ahead(source, depth=depth) as ahead:
+        items = iter(ahead)
+        for _i in range(10 - depth - 1):
+            wait_for(ahead.queue.full)
+            wait_for(lambda: len(made) >= len(taken) + depth + 1)
+            assert len(made) == len(taken) + depth + 1
+            taken.append(next(items))
+        taken += list(items)
+    assert taken == list(range(10))
+    assert not producers()
+
+
+def test_producer_error_raised_where_it_happened() -> None:
+    def source():
+        yield 1
+        yield 2
+        raise ValidationError("bad blob", layer="conv9", field="blobs")
+
+    got = []
+    expected = "layer 'conv9', field 'blobs': bad blob"
+    with pytest.raises(ValidationError, match=expected), Ahead(source) as ahead:
+        for item in ahead:
+            got.append(item)
+    assert got == [1, 2]
+    assert not producers()
+
+
+@pytest.mark.parametrize("error", [RuntimeError, KeyboardInterrupt])
+def test_consumer_leaving_early_stops_the_producer(error: type[BaseException]) -> None:
+    """An endless source, a consumer that raises after two items: the thread ends, and the
+    source's own cleanup ran (in the producer's thread)."""
+    closed = []
+
+    def source():
+        try:
+            i = 0
+            while True:
+                yield i
+                i += 1
+        finally:
+            closed.append(threading.current_thread().name)
+
+    with pytest.raises(error), Ahead(source) as ahead:
+        for item in ahead:
+            if item == 2:
+                raise error()
+    assert not producers()
+    assert closed == [THREAD_NAME]
+
+
+def test_warnings_routed_by_thread() -> None:
+    """Two threads warning at once under their own ``where``: each note lands under its own;
+    a warning outside any ``during`` goes on to the display in force (here: recorded)."""
+    notes = WarningNotes()
+    barrier = threading.Barrier(2)
+
+    def other() -> None:
+        with notes.during("the producer"):
+            barrier.wait()
+            np.float32(3e38) * np.float32(10)  # overflow encountered in scalar multiply
+            barrier.wait()
+
+    with warnings.catch_warnings(record=True) as outside:
+        warnings.simplefilter("always")
+        with notes.routed():
+            thread = threading.Thread(target=other)
+            thread.start()
+            with notes.during("the consumer"):
+                barrier.wait()
+                np.log(np.zeros(1))  # divide by zero encountered in log
+                barrier.wait()
+            thread.join()
+            warnings.warn("left alone", RuntimeWarning, stacklevel=2)
+    assert notes.notes("the producer") == [
+        "numpy warned during the producer: overflow encountered in scalar multiply"
+    ]
+    assert notes.notes("the consumer") == [
+        "numpy warned during the consumer: divide by zero encountered in log"
+    ]
+    assert [str(w.message) for w in outside] == ["left alone"]
+
+
+def _tiny():
+    net = api.load(TINY / "tiny.prototxt", TINY / "tiny.caffemodel")
+    inputs, _ = api.make_inputs(net, api.ConvertOptions())
+    built = build_model(net.keras)
+    return net, built, inputs
+
+
+def test_bad_layer_in_the_reference_names_layer_and_field(monkeypatch) -> None:
+    """A reference op failing in the background thread: verify_model raises that error (layer
+    and field named), after the rows before it, and no thread is left."""
+    net, built, inputs = _tiny()
+
+    def bad(layer, bottoms, dtype):
+        raise ValidationError("axis 7 out of range", layer=layer.name, field="concat_param.axis")
+
+    real_op = executor.lookup_reference_op
+    monkeypatch.setattr(
+        executor, "lookup_reference_op", lambda t: bad if t == "Concat" else real_op(t)
+    )
+    compared = []
+    real = compare.compare_blob
+    monkeypatch.setattr(stream, "compare_blob", lambda b, *a: compared.append(b) or real(b, *a))
+    with pytest.raises(ValidationError) as caught:
+        verify_model(net, built.model, built.blob_layers, inputs, tolerance=Tolerance())
+    assert str(caught.value) == "layer 'concat', field 'concat_param.axis': axis 7 out of range"
+    assert compared and "concat" not in compared and "conv2" in compared
+    assert not producers()
+
+
+@pytest.mark.parametrize("error", [RuntimeError, KeyboardInterrupt])
+def test_consumer_error_ends_the_thread(monkeypatch, error: type[BaseException]) -> None:
+    net, built, inputs = _tiny()
+    calls = []
+
+    def failing(*args, **kwargs):
+        calls.append(args[0])
+        raise error("stop here")
+
+    monkeypatch.setattr(stream, "compare_blob", failing)
+    with pytest.raises(error):
+        verify_model(net, built.model, built.blob_layers, inputs, tolerance=Tolerance())
+    assert len(calls) == 1
+    assert not producers()
+
+
+def test_success_leaves_no_thread() -> None:
+    net, built, inputs = _tiny()
+    report = verify_model(net, built.model, built.blob_layers, inputs, tolerance=Tolerance())
+    assert report.passed and report.rows
+    assert not producers()
