@@ -19,7 +19,6 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -30,6 +29,7 @@ from caffe2keras.layout import CAFFE, batch_major
 from caffe2keras.verify.compare import BlobComparison, Tolerance, blob_noise, compare_blob
 from caffe2keras.verify.detections import DETECTION_TYPES
 from caffe2keras.verify.numeric_notes import WarningNotes, overflow_note
+from caffe2keras.verify.reference_feed import Passes, reference_ahead
 
 # BLAS threads while the streamed pass runs. The pass alternates between TensorFlow's operations
 # (the Keras walk) and numpy's (reference, comparison) hundreds of times: OpenBLAS' threads and
@@ -175,13 +175,13 @@ def compare_stream(
     noisy = tolerance.noise_factor > 0
     clock = {"reference": 0.0, "compare": 0.0}
     needed = frozenset(p.by_ref) | frozenset(keep_by_ref)
-    passes = partial(reference_passes, graph, inputs, dtype, other if noisy else None, needed, warn)
+    passes = Passes(graph, inputs, dtype, np.dtype(other) if noisy else None, needed, warn)
     layouts = layout_kinds(net.keras)
     specials = not has_nonfinite(graph)
     rows: list[BlobComparison | None] = [None] * len(p.order)
     out = Streamed(rows=[], notes=[])
     overflow: tuple[int, str] | None = None
-    for name, value, twin_value in ahead(passes, warn, clock):
+    for name, value, twin_value in reference_ahead(passes, clock):
         wanted = p.by_ref.get(name, [])
         if not wanted and name not in keep_by_ref:
             continue
@@ -232,70 +232,14 @@ def compare_stream(
     out.notes += warn.notes(f"the numpy-{other} reference") if noisy else []
     out.notes += [overflow[1]] if overflow else []
     out.notes += warn.notes("the comparison")
-    out.seconds = {"keras": keras.seconds, "reference": clock["reference"]}
-    out.seconds["compare"] = clock["compare"]
-    out.producer_seconds = clock["producer"]
+    out.seconds = {"keras": keras.seconds, **clock}
+    out.producer_seconds = out.seconds.pop("producer")
     return out
 
 
 def class_scores(value: np.ndarray) -> bool:
     """Whether a blob is shaped like class scores ((N, K) or (N, K, 1, 1)): small, kept."""
     return value.ndim == 2 or (value.ndim == 4 and value.shape[2:] == (1, 1))
-
-
-def ahead(
-    passes: Callable[[], Iterator[tuple[str, np.ndarray, np.ndarray]]],
-    warn: WarningNotes,
-    clock: dict[str, float],
-) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
-    """The items of ``passes()``, computed in a background thread (``producer.py``) a few blobs
-    ahead, with numpy's warnings routed per thread (``WarningNotes.routed``). The thread ends
-    with this generator: at its end, or when it is closed, as when an exception leaves the
-    caller's loop (CPython frees the loop's iterator as the exception unwinds the frame).
-    ``clock`` receives ``reference`` (the caller's wait) and ``producer`` (the passes' time)."""
-    from caffe2keras.verify.producer import Ahead
-
-    with warn.routed(), Ahead(passes) as produced:
-        try:
-            yield from produced
-        finally:
-            clock["reference"] += produced.waited
-            clock["producer"] = clock.get("producer", 0.0) + produced.busy
-
-
-def reference_passes(
-    graph: Graph,
-    inputs: Mapping[str, np.ndarray],
-    dtype: np.dtype,
-    other: str | None,
-    needed: frozenset[str],
-    warn: WarningNotes,
-) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
-    """(blob, value, twin value) of each ``needed`` reference blob in the pass' order: the
-    ``dtype`` pass and the ``other`` precision's pass in lockstep (the twin is the value itself
-    when ``other`` is None), numpy's warnings noted under each pass' name."""
-    from caffe2keras.reference.executor import iter_reference
-
-    main = _warned(iter_reference(graph, inputs, dtype), warn, dtype.name)
-    twin = _warned(iter_reference(graph, inputs, np.dtype(other)), warn, other) if other else None
-    for name, value in main:
-        twin_name, twin_value = next(twin) if twin is not None else (name, value)
-        assert twin_name == name, (twin_name, name)
-        if name in needed:
-            yield name, value, twin_value
-        del value, twin_value
-
-
-def _warned(
-    items: Iterator[tuple[str, np.ndarray]], warn: WarningNotes, dtype: str
-) -> Iterator[tuple[str, np.ndarray]]:
-    """A reference pass with numpy's warnings collected as notes."""
-    while True:
-        with warn.during(f"the numpy-{dtype} reference"):
-            item = next(items, None)
-        if item is None:
-            return
-        yield item
 
 
 def _own_rows(p: Plan, blob: str, keras: Pull, dtype: np.dtype) -> np.ndarray:

@@ -15,7 +15,7 @@ from caffe2keras import api
 from caffe2keras.errors import ValidationError
 from caffe2keras.keras_model.model import build_model
 from caffe2keras.reference import executor
-from caffe2keras.verify import compare, stream
+from caffe2keras.verify import compare, reference_feed, stream
 from caffe2keras.verify.compare import Tolerance
 from caffe2keras.verify.numeric_notes import WarningNotes
 from caffe2keras.verify.producer import THREAD_NAME, Ahead
@@ -133,6 +133,13 @@ def test_warnings_routed_by_thread() -> None:
     assert [str(w.message) for w in outside] == ["left alone"]
 
 
+@pytest.fixture(params=[False, True], ids=["one-thread", "thread-per-pass"])
+def split(request, monkeypatch) -> bool:
+    """Both ways of running the passes (``reference_feed.SPLIT_PASSES``)."""
+    monkeypatch.setattr(reference_feed, "SPLIT_PASSES", request.param)
+    return request.param
+
+
 def _tiny():
     net = api.load(TINY / "tiny.prototxt", TINY / "tiny.caffemodel")
     inputs, _ = api.make_inputs(net, api.ConvertOptions())
@@ -140,7 +147,7 @@ def _tiny():
     return net, built, inputs
 
 
-def test_bad_layer_in_the_reference_names_layer_and_field(monkeypatch) -> None:
+def test_bad_layer_in_the_reference_names_layer_and_field(monkeypatch, split) -> None:
     """A reference op failing in the background thread: verify_model raises that error (layer
     and field named), after the rows before it, and no thread is left."""
     net, built, inputs = _tiny()
@@ -163,7 +170,7 @@ def test_bad_layer_in_the_reference_names_layer_and_field(monkeypatch) -> None:
 
 
 @pytest.mark.parametrize("error", [RuntimeError, KeyboardInterrupt])
-def test_consumer_error_ends_the_thread(monkeypatch, error: type[BaseException]) -> None:
+def test_consumer_error_ends_the_thread(monkeypatch, split, error: type[BaseException]) -> None:
     net, built, inputs = _tiny()
     calls = []
 
@@ -178,7 +185,7 @@ def test_consumer_error_ends_the_thread(monkeypatch, error: type[BaseException])
     assert not producers()
 
 
-def test_success_leaves_no_thread() -> None:
+def test_success_leaves_no_thread(split) -> None:
     net, built, inputs = _tiny()
     report = verify_model(net, built.model, built.blob_layers, inputs, tolerance=Tolerance())
     assert report.passed and report.rows
