@@ -4,6 +4,8 @@ failure in either thread or a Ctrl-C, and numpy's warnings collected per thread.
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import warnings
 from pathlib import Path
@@ -99,6 +101,34 @@ def test_consumer_leaving_early_stops_the_producer(error: type[BaseException]) -
                 raise error()
     assert not producers()
     assert closed == [THREAD_NAME]
+
+
+def test_ctrl_c_while_waiting_for_the_producer() -> None:
+    """A real SIGINT while the main thread waits on the queue (the producer is inside an item):
+    KeyboardInterrupt is raised in the main thread and the producer's thread ends once its item
+    is done."""
+    gate = threading.Event()
+    got: list[int] = []
+
+    def source():
+        yield 1
+        gate.wait(30)  # a long reference op
+        yield 2
+
+    def interrupt() -> None:
+        wait_for(lambda: got == [1])
+        os.kill(os.getpid(), signal.SIGINT)
+        gate.set()
+
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    sender = threading.Thread(target=interrupt)
+    with pytest.raises(KeyboardInterrupt), Ahead(source) as ahead:
+        sender.start()
+        for item in ahead:
+            got.append(item)
+    sender.join()
+    assert got in ([1], [1, 2])
+    assert not producers()
 
 
 def test_warnings_routed_by_thread() -> None:
