@@ -3,9 +3,11 @@
 The streamed verification (``stream.py``) runs the float64 and float32 reference passes here
 while the main thread walks the Keras model and compares: numpy releases the GIL in BLAS and in
 its ufunc loops, so the passes use the second core while TensorFlow and the comparisons use the
-first. The queue holds at most ``depth`` items, so the producer is never more than ``depth + 1``
-items ahead (``depth`` waiting, one computed and waiting for room): memory stays a forward pass's
-live set plus a few blobs.
+first. The producer is never more than ``depth + 1`` items ahead of what the consumer has taken
+(``depth`` waiting in the queue, one computed and waiting for room); with ``depth`` 0 it hands
+each item over and computes the next one only once that item was taken, so at any time there is
+the consumer's item and the one being computed: a pipeline one blob deep, which is what keeps
+a verified VGG-16's peak memory within its bound (benchmarks/README.md).
 
 Everything the producer raises (a ``ValidationError`` naming the layer and field, an assertion)
 reaches the consumer at the point of the sequence where it happened, with its own traceback.
@@ -24,8 +26,9 @@ from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
-QUEUE_DEPTH = 2
-"""Items waiting in the queue at most (each a pair of float64 and float32 blobs)."""
+QUEUE_DEPTH = 0
+"""Items waiting in the queue at most (each a pair of float64 and float32 blobs); 0: none, the
+producer waits for each item to be taken before computing the next."""
 THREAD_NAME = "caffe2keras-reference"
 _END = object()  # the producer's iterator is exhausted
 _POLL = 0.05  # seconds between checks of the stop flag while the queue is full or on close
@@ -39,9 +42,11 @@ class Ahead(Generic[T]):
     consumer's path); both in seconds."""
 
     def __init__(
-        self, make: Callable[[], Iterator[T]], depth: int = QUEUE_DEPTH, name: str = THREAD_NAME
+        self, make: Callable[[], Iterator[T]], depth: int | None = None, name: str = THREAD_NAME
     ) -> None:
-        self.queue: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=depth)
+        depth = QUEUE_DEPTH if depth is None else depth
+        self.depth = depth
+        self.queue: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=max(depth, 1))
         self.stop = threading.Event()
         self.busy = self.waited = 0.0
         # the caller's context (numpy's errstate lives in a context variable)
@@ -66,6 +71,7 @@ class Ahead(Generic[T]):
         while True:
             start = time.perf_counter()
             ok, value = self.queue.get()
+            self.queue.task_done()
             self.waited += time.perf_counter() - start
             if ok:
                 yield value
@@ -88,6 +94,7 @@ class Ahead(Generic[T]):
                 self.queue.get_nowait()
             except queue.Empty:
                 return
+            self.queue.task_done()
 
     def _run(self, make: Callable[[], Iterator[T]]) -> None:
         items: Iterator[T] | None = None
@@ -115,6 +122,10 @@ class Ahead(Generic[T]):
         while not self.stop.is_set():
             try:
                 self.queue.put(entry, timeout=_POLL)
-                return
+                break
             except queue.Full:
                 continue
+        if self.depth == 0:  # until the consumer has taken it
+            with self.queue.all_tasks_done:
+                while self.queue.unfinished_tasks and not self.stop.is_set():
+                    self.queue.all_tasks_done.wait(_POLL)

@@ -40,7 +40,7 @@ def wait_for(condition) -> None:
     raise AssertionError("the producer never got there")
 
 
-@pytest.mark.parametrize("depth", [1, 2, 3])
+@pytest.mark.parametrize("depth", [0, 1, 2, 3])
 def test_producer_runs_at_most_depth_plus_one_ahead(depth: int) -> None:
     """Waiting for the queue to fill before each take: the source has then made exactly
     ``depth + 1`` more items than were taken (``depth`` queued, one waiting for room), never
