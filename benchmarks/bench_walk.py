@@ -6,8 +6,10 @@ For each net (zoo prototxts with the weights ``bench_convert_all.caffemodel`` ma
 ``vgg16_deploy.prototxt`` and ``synth.py`` weights): the model is built once, then each round
 times, in turn, a steady ``model.predict`` of the batch-2 input, the walk through ``__call__``
 (``direct=False``, the code before) and the direct walk, each walk yielding exactly the blobs
-verification asks for (``stream.plan``); medians over the rounds. The first round also checks that
-both walks yield bit-identical values. ``--busy`` runs one numpy thread (BLAS held to 1 thread, as
+verification asks for (``stream.plan``); medians over the rounds, wall and process CPU seconds.
+Before the rounds, both walks are checked to yield bit-identical values. The first ``predict``
+(tracing and optimizing the graph: what running the nodes inside ``tf.function``s would pay
+before any gain) is printed too. ``--busy`` runs one numpy thread (BLAS held to 1 thread, as
 verification holds it) doing matrix products beside the walks, as a reference pass running
 concurrently would. ``--verify`` also runs ``verify_model`` with each walk and prints its split
 (Keras walk / reference passes / comparisons). ``--intra/--inter`` set TensorFlow's thread pools
@@ -84,10 +86,13 @@ class Busy:
         self.thread.join()
 
 
-def walk_seconds(walk: Any, direct: bool) -> float:
-    start = time.perf_counter()
+def walk_seconds(walk: Any, direct: bool, cpu: list[float] | None = None) -> float:
+    """Wall seconds of one walk (its process CPU seconds appended to ``cpu``)."""
+    start, used = time.perf_counter(), time.process_time()
     for _ in walk(direct):
         pass
+    if cpu is not None:
+        cpu.append(time.process_time() - used)
     return time.perf_counter() - start
 
 
@@ -120,10 +125,13 @@ def bench(name: str, rounds: int, busy: bool, verify: bool) -> None:
     def walk(direct: bool) -> Any:
         return keras_blob_values(model, blob_layers, inputs, net.keras, wanted, direct)
 
-    for _ in range(2):
-        model.predict(feed, verbose=0)
+    start = time.perf_counter()
+    model.predict(feed, verbose=0)  # traces and optimizes the graph: what a tf.function costs
+    first = time.perf_counter() - start
+    model.predict(feed, verbose=0)
     count = same_values(walk)
     times: dict[str, list[float]] = {"predict": [], "__call__": [], "direct": []}
+    cpu: dict[str, list[float]] = {"predict": [], "__call__": [], "direct": []}
     from caffe2keras.verify.stream import blas_limit
 
     with blas_limit():
@@ -132,19 +140,22 @@ def bench(name: str, rounds: int, busy: bool, verify: bool) -> None:
             ctx.__enter__()
         try:
             for _ in range(rounds):
-                start = time.perf_counter()
+                start, used = time.perf_counter(), time.process_time()
                 model.predict(feed, verbose=0)
                 times["predict"].append(time.perf_counter() - start)
-                times["__call__"].append(walk_seconds(walk, False))
-                times["direct"].append(walk_seconds(walk, True))
+                cpu["predict"].append(time.process_time() - used)
+                times["__call__"].append(walk_seconds(walk, False, cpu["__call__"]))
+                times["direct"].append(walk_seconds(walk, True, cpu["direct"]))
         finally:
             if ctx:
                 ctx.__exit__()
     med = {k: statistics.median(v) for k, v in times.items()}
+    c = {k: statistics.median(v) for k, v in cpu.items()}
     print(
-        f"| {name} | {len(model.layers)} | {count} | {med['predict']:.3f} | "
-        f"{med['__call__']:.3f} | {med['direct']:.3f} | {med['__call__'] / med['direct']:.2f} |"
-        f"{' busy' if busy else ''}",
+        f"| {name} | {len(model.layers)} | {count} | {first:.2f} "
+        f"| {med['predict']:.3f} ({c['predict']:.3f}) | "
+        f"{med['__call__']:.3f} ({c['__call__']:.3f}) | {med['direct']:.3f} ({c['direct']:.3f}) "
+        f"| {med['__call__'] / med['direct']:.2f} |{' busy' if busy else ''}",
         flush=True,
     )
     if not verify:
@@ -185,8 +196,12 @@ def main() -> None:
     from machine import describe
 
     print(describe(), f"intra={args.intra} inter={args.inter}")
-    print("| net | layers | blobs | predict s | walk `__call__` s | walk direct s | speed-up |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("(wall seconds, medians; in brackets the process' CPU seconds, busy thread included)")
+    print(
+        "| net | layers | blobs | first predict s | predict s | walk `__call__` s "
+        "| walk direct s | speed-up |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name in args.nets.split(","):
         bench(name, args.rounds, args.busy, args.verify)
 
