@@ -61,41 +61,34 @@ def _nodes(model: Any) -> list[Any]:
     ]
 
 
-def _call(node: Any, tensors: Mapping[int, Any]) -> list[Any]:
-    """Run one node eagerly on its computed inputs, in inference mode (``training=False`` where
-    the layer takes it, as ``model(x, training=False)`` passes it)."""
-    from keras import tree
-
-    args, kwargs = node.arguments.fill_in(tensors)
-    op = node.operation
-    if "training" in getattr(op, "_call_context_args", ()) and getattr(
-        op, "_call_has_training_arg", False
-    ):
-        kwargs["training"] = False
-    return list(tree.flatten(op(*args, **kwargs)))
-
-
 def keras_blob_values(
     model: Any,
     blob_layers: Mapping[str, str],
     inputs: Mapping[str, np.ndarray],
     graph: Graph,
     wanted: Iterable[str],
+    direct: bool = True,
 ) -> Iterator[tuple[str, np.ndarray]]:
     """Yield ``(blob, value)`` for each of ``wanted`` (non-alias blobs of ``blob_layers``) as the
-    eager walk computes it: float32, Caffe layout (a view of the tensor's memory, not a copy)."""
+    eager walk computes it: float32, Caffe layout (a view of the tensor's memory, not a copy).
+    ``direct``: run each layer that allows it through ``layer.call`` (``direct.py``); False runs
+    every node through ``Layer.__call__`` (the slower path, kept for comparison)."""
+    from caffe2keras.verify.direct import graph_allows_direct, runner
+
     layouts = layout_kinds(graph)
     probed = _blob_tensors(model, blob_layers, wanted)
     nodes = _nodes(model)
+    direct = direct and graph_allows_direct(model, nodes)
+    runners = [runner(node, direct) for node in nodes]
     uses: Counter[int] = Counter(id(x) for node in nodes for x in node.input_tensors)
     tensors: dict[int, Any] = {}
     for x, y in zip(model.inputs, model_feed(model, inputs, graph)):
         tensors[id(x)] = y
         yield from _emit(probed.get(id(x), ()), y, layouts)
-    for node in nodes:
+    for node, run in zip(nodes, runners):
         if any(id(x) not in tensors for x in node.input_tensors):
             continue  # not computable from the inputs (as Keras skips it)
-        outputs = _call(node, tensors)
+        outputs = run(tensors)
         for x in node.input_tensors:
             uses[id(x)] -= 1
             if uses[id(x)] <= 0:
