@@ -50,10 +50,14 @@ class Measured:
 
 
 class Scratch:
-    """Reused float64 chunk buffers (one set per streamed pass, grown on demand)."""
+    """Reused float64 chunk buffers (one set per streamed pass, grown on demand). ``blas``:
+    whether the caller holds numpy's BLAS to one thread, so the chunks' dot products may use
+    BLAS (twice as fast as einsum's loops); a threaded BLAS dot spins its threads against
+    TensorFlow's (``compare._cosine``: 40x slower per call on a loaded 2-core machine)."""
 
-    def __init__(self, size: int | None = None) -> None:
+    def __init__(self, size: int | None = None, blas: bool = False) -> None:
         self.size = size or CHUNK
+        self.blas = blas
         self.buffers: dict[str, np.ndarray] = {}
 
     def get(self, name: str, n: int) -> np.ndarray:
@@ -71,31 +75,59 @@ def memory_order(a: np.ndarray) -> tuple[int, ...]:
     return tuple(sorted(range(a.ndim), key=lambda ax: (-abs(a.strides[ax]), ax)))
 
 
-def chunks(shape: tuple[int, ...], size: int) -> Iterator[tuple[int | slice, ...]]:
+def chunks(shape: tuple[int, ...], size: int) -> Iterator[tuple[slice, ...]]:
     """Index tuples that cut an array of ``shape`` into C-order blocks of at most ``size``
-    elements (at least one row of the innermost axes that fit): the leading axes are walked one
-    index at a time, one axis in steps, the trailing axes taken whole."""
+    elements (at least one row of the innermost axes that fit), every axis kept: the leading
+    axes are walked one index at a time, one axis in steps, the trailing axes taken whole."""
     split, inner = len(shape), 1
     while split > 0 and inner * shape[split - 1] <= size:
         split -= 1
         inner *= shape[split]
     if split == 0:
-        yield ()
+        yield (slice(None),) * len(shape)
         return
     axis, step = split - 1, max(1, size // inner)
+    step -= step % MIN_RUN if step > MIN_RUN else 0  # blocks of whole cache lines when cut finely
+    whole = (slice(None),) * (len(shape) - split)
     for outer in np.ndindex(*shape[:axis]):
+        lead = tuple(slice(i, i + 1) for i in outer)
         for start in range(0, shape[axis], step):
-            yield (*outer, slice(start, min(start + step, shape[axis])))
+            yield (*lead, slice(start, min(start + step, shape[axis])), *whole)
 
 
-def _load(scratch: Scratch, name: str, block: np.ndarray, own: bool = False) -> np.ndarray:
-    """``block`` as a contiguous float64 vector: the block itself when it already is one (and
-    ``own`` is False: the caller will not write into it), else copied (transposed, cast) into
-    the reused buffer ``name``."""
+# Shortest run of the Keras memory (float32 values: 16 fill a 64-byte cache line) that a block
+# of the reference's own walk may cut the Keras tensor into; below it the walk follows Keras.
+MIN_RUN = 16
+
+
+def walk_order(keras: np.ndarray | None, ref: np.ndarray, size: int) -> tuple[int, ...]:
+    """The axis order of the walk: the reference's memory order (its blocks are runs of its
+    memory, the Keras blocks transposed into the buffer) when each Keras block is still made
+    of runs of at least :data:`MIN_RUN` values, as for a 4-D blob of small H x W and many
+    channels; else the Keras tensor's (a block of a few rows of a large H x W is one run of
+    the Keras memory, the reference's block runs of whole rows)."""
+    own = memory_order(ref)
+    if keras is None:
+        return own
+    first = next(chunks(tuple(ref.shape[a] for a in own), size))
+    block = [first[own.index(ax)].indices(ref.shape[ax]) for ax in range(ref.ndim)]
+    run = 1
+    for ax in reversed(memory_order(keras)):
+        start, stop, _ = block[ax]
+        run *= stop - start
+        if stop - start < ref.shape[ax]:
+            break
+    return own if run >= MIN_RUN else memory_order(keras)
+
+
+def _contiguous(scratch: Scratch, name: str, block: np.ndarray, own: bool = False) -> np.ndarray:
+    """``block`` as a contiguous float64 array of its shape: the block itself when it already
+    is one (and ``own`` is False: the caller does not write into it), else copied (cast,
+    transposed) into the reused buffer ``name``."""
     if not own and block.dtype == np.float64 and block.flags.c_contiguous:
-        return block.reshape(-1)
-    out = scratch.get(name, block.size)
-    np.copyto(out.reshape(block.shape), block)
+        return block
+    out = scratch.get(name, block.size).reshape(block.shape)
+    np.copyto(out, block)
     return out
 
 
@@ -112,33 +144,33 @@ def measure(
     arrays = [a for a in (keras, twin) if a is not None]
     if ref.dtype != np.float64 or not ref.size or any(a.shape != ref.shape for a in arrays):
         return None
-    order = memory_order(keras if keras is not None else ref)
-    r_all = ref.transpose(order)
-    k_all = None if keras is None else keras.transpose(order)
-    t_all = None if twin is None else twin.transpose(order)
+    order = walk_order(keras, ref, scratch.size)
+    back = tuple(int(i) for i in np.argsort(order))  # a block of the walk in ref's axis order
+    dot = np.dot if scratch.blas else _einsum_dot
     rtop, rbottom, dmax, tmax = -math.inf, math.inf, 0.0, 0.0
     dsum = kk = rr = kr = 0.0
-    for index in chunks(r_all.shape, scratch.size):
-        r = _load(scratch, "ref", r_all[index])
+    for walked in chunks(tuple(ref.shape[a] for a in order), scratch.size):
+        index = tuple(walked[i] for i in back)
+        # the reference's block in its own layout: runs of its memory, no strided gather
+        r_block = _contiguous(scratch, "ref", ref[index])
+        r = r_block.reshape(-1)
         top, bottom = float(r.max()), float(r.min())
         if not (top < FLT_MAX and -bottom < FLT_MAX):  # NaN fails both
             return None
         rtop, rbottom = max(rtop, top), min(rbottom, bottom)
-        if k_all is not None:
-            k = _load(scratch, "keras", k_all[index])
-            d = scratch.get("diff", r.size)
-            np.subtract(k, r, out=d)
-            np.abs(d, out=d)
-            top = float(d.max())
+        if keras is not None:
+            # the Keras block is one contiguous run of its memory: transposed into the buffer
+            k = _contiguous(scratch, "keras", keras[index], own=True).reshape(-1)
+            kk, rr, kr = kk + dot(k, k), rr + dot(r, r), kr + dot(k, r)
+            np.subtract(k, r, out=k)  # in place: the buffer now holds |keras - ref|
+            np.abs(k, out=k)
+            top = float(k.max())
             if not top < math.inf:  # a non-finite Keras value (r is finite)
                 return None
-            dmax, dsum = max(dmax, top), dsum + float(d.sum())
-            # einsum's own loops, not BLAS (see compare._cosine)
-            kk += float(np.einsum("i,i->", k, k))
-            rr += float(np.einsum("i,i->", r, r))
-            kr += float(np.einsum("i,i->", k, r))
-        if t_all is not None and tmax < math.inf:
-            t = _load(scratch, "twin", t_all[index], own=True)
+            dmax, dsum = max(dmax, top), dsum + float(k.sum())
+        if twin is not None and tmax < math.inf:
+            t = scratch.get("twin", r.size)
+            np.copyto(t.reshape(r_block.shape), twin[index])  # a mixed-type subtract is slower
             np.subtract(t, r, out=t)
             np.abs(t, out=t)
             top = float(t.max())
@@ -148,9 +180,13 @@ def measure(
     noise = None
     if twin is not None and twin_finite:
         noise = tmax / ref_max if ref_max > 0 else 0.0
-    if k_all is None:
+    if keras is None:
         return Measured(ref_max, None, None, None, noise, twin_finite)
     return Measured(ref_max, dmax, dsum / ref.size, _cosine(kk, rr, kr), noise, twin_finite)
+
+
+def _einsum_dot(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.einsum("i,i->", a, b))
 
 
 def _cosine(kk: float, rr: float, kr: float) -> float:
@@ -160,4 +196,4 @@ def _cosine(kk: float, rr: float, kr: float) -> float:
         return 1.0
     if na == 0.0 or nb == 0.0:
         return 0.0
-    return kr / (na * nb)
+    return float(kr / (na * nb))

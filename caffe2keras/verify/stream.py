@@ -182,7 +182,8 @@ def compare_stream(
     rows: list[BlobComparison | None] = [None] * len(p.order)
     out = Streamed(rows=[], notes=[])
     overflow: tuple[int, str] | None = None
-    scratch = Scratch()  # the fused pass's chunk buffers, reused for every blob
+    # the fused pass's chunk buffers, reused for every blob (BLAS dots when held to one thread)
+    scratch = Scratch(blas=BLAS_THREADS == 1)
     for name, value in main:
         twin_name, twin_value = next(twin) if noisy else (name, value)
         assert twin_name == name, (twin_name, name)

@@ -13,7 +13,7 @@ import pytest
 
 from caffe2keras.verify import fused
 from caffe2keras.verify.compare import FLT_MAX, Tolerance, blob_noise, compare_blob
-from caffe2keras.verify.fused import Scratch, chunks, measure, memory_order
+from caffe2keras.verify.fused import Scratch, chunks, measure, memory_order, walk_order
 from caffe2keras.verify.judge import BlobJudge
 from caffe2keras.verify.numeric_notes import overflow_note
 
@@ -51,9 +51,9 @@ def assert_rows(new, old) -> None:
             assert same(da[key], db[key]), (key, da[key], db[key])
 
 
-def check_measure(keras, ref, twin, size):
+def check_measure(keras, ref, twin, size, blas=False):
     """measure() runs the fused pass (not None) and gives the old numbers."""
-    found = measure(keras, ref, twin, Scratch(size))
+    found = measure(keras, ref, twin, Scratch(size, blas))
     assert found is not None
     row, noise = old_numbers(keras, ref, twin)
     assert found.max_abs == row.max_abs and found.ref_max == row.ref_max  # bit-identical
@@ -95,6 +95,21 @@ def test_sizes_around_a_chunk(delta, chunk) -> None:
         check_measure(keras, ref, twin, chunk)
         keras, ref, twin = blob((2, 3, 2, n), seed=n)  # NHWC view, C of n
         check_measure(keras, ref, twin, chunk)
+
+
+def test_both_walk_orders() -> None:
+    """Small H x W and many channels: the reference's own order (Keras blocks of whole cache
+    lines); a large H x W: the Keras order. Both give the old numbers, BLAS dots or einsum."""
+    keras, ref, twin = blob((2, 48, 4, 4))
+    assert walk_order(keras, ref, 256) == (0, 1, 2, 3)  # 16 channels a block: runs of 16
+    assert walk_order(keras, ref, 64) == (0, 2, 3, 1)  # 4 channels: runs of 4, Keras order
+    assert walk_order(None, ref, 64) == (0, 1, 2, 3)
+    from threadpoolctl import threadpool_limits
+
+    for size in (256, 64, 100):
+        check_measure(keras, ref, twin, size)
+        with threadpool_limits(limits=1, user_api="blas"):  # as the streamed pass holds it
+            check_measure(keras, ref, twin, size, blas=True)
 
 
 def test_chunks_cover_every_element_once_in_memory_order() -> None:
