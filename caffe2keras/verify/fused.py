@@ -4,16 +4,22 @@
 the whole blob several times in float64 (a contiguous copy of the Keras blob, max and min of the
 reference, the difference, its max and mean, three dot products; then the float32 twin's gap):
 about 16 passes over arrays far larger than the cache, memory-bound. :func:`measure` computes the
-same numbers in one walk over the data, a chunk of :data:`CHUNK` elements at a time, in the
-memory order of the Keras tensor (its Caffe layout is a transposed view of an NHWC tensor): each
-Keras chunk is a contiguous read, the matching reference and twin slabs are transposed into
-reused float64 buffers that stay in L2, and every intermediate is computed there.
+same numbers in one walk over the data, a block of at most :data:`CHUNK` elements at a time,
+with reused float64 buffers that stay in L2, where every intermediate is computed. A block is
+read as runs of memory, never gathered element by element from far apart: the walk follows the
+Keras tensor's memory (its Caffe layout is a transposed view of an NHWC tensor; a block of rows is
+one run of it, the matching reference and twin blocks are runs of whole rows, copied into the
+buffers), or the reference's own memory when its blocks still cut the Keras tensor into runs of
+whole cache lines (small H x W, many channels: the reference block is then a plain view and the
+Keras block is transposed into its buffer; :func:`walk_order`).
 
 It covers the plain case only. Anything special (NaN, +-Inf or +-FLT_MAX in the reference, a
 non-finite Keras value, shapes that differ, an empty blob) makes :func:`measure` return None and
 the caller use the old functions, which own those rules; a non-finite float32 twin leaves the
 Keras numbers valid but sends the noise and the overflow note back to the old functions too
-(:class:`Measured`). So the results are the old functions' own: max values bit-identical (a max
+(:class:`Measured`). +-FLT_MAX in the Keras value or the twin stays in the pass: the old
+functions treat it as an ordinary value there too (their special-value rule only applies when
+the reference holds one). So the results are the old functions' own: max values bit-identical (a max
 does not depend on the order it is taken in), sums (mean_abs, cosine) equal up to summation
 order. ``tests/verify/test_fused.py`` holds the old functions as the oracle.
 """
