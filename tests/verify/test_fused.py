@@ -237,9 +237,15 @@ def test_streamed_verification_with_tiny_chunks(monkeypatch, golden_layer) -> No
         assert streamed.passed
         assert_same(streamed, traced)
     assert sum(calls) > 5
-    golden = golden_layer("bn_scale")
-    net = api.load(
-        golden.prototxt, golden.caffemodel, api.ConvertOptions(input_shapes=golden.input_shapes)
-    )
-    streamed, traced = both(net, golden.inputs)
-    assert_same(streamed, traced)
+    # BatchNorm+Scale; an SSD head (detection rows, PriorBox's batch-shared blob); recurrent
+    # (batch-major) blobs
+    for case in ("bn_scale", "detection_ssd", "lstm"):
+        golden = golden_layer(case)
+        net = api.load(
+            golden.prototxt,
+            golden.caffemodel,
+            api.ConvertOptions(input_shapes=golden.input_shapes),
+        )
+        streamed, traced = both(net, golden.inputs)
+        assert streamed.passed
+        assert_same(streamed, traced)
