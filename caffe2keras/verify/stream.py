@@ -2,12 +2,13 @@
 
 The float64 and float32 reference passes (``iter_reference``) yield the same blobs in the same
 order; the Keras model's blobs come from an eager walk (``walk.py``) in Keras' own order. The
-float64 pass drives: as each reference blob arrives, its float32 twin gives its rounding noise
-(and the float32 overflow check), the Keras values of every compared blob that resolves to it are
-pulled from the walk (which buffers only values asked for later), the rows are computed and
-everything is dropped. So at any time only a forward pass's live blobs are held, plus what a
-later comparison still needs: the Keras bottoms of a detection layer (its rows are also judged on
-Keras' own bottoms) and the reference blobs a second-opinion engine is compared on.
+float64 pass drives: as each reference blob arrives, the Keras values of every compared blob that
+resolves to it are pulled from the walk (which buffers only values asked for later), its float32
+twin gives its rounding noise (and the float32 overflow check), the rows are computed (one fused
+pass per blob, ``judge.py``) and everything is dropped. So at any time only a forward pass's live
+blobs are held, plus what a later comparison still needs: the Keras bottoms of a detection layer
+(its rows are also judged on Keras' own bottoms) and the reference blobs a second-opinion engine
+is compared on.
 
 The rows, noise and notes are those of :func:`caffe2keras.verify.traced.verify_model_traced`,
 which holds everything at once; ``tests/verify/test_streamed.py`` runs both and compares them.
@@ -25,9 +26,11 @@ import numpy as np
 
 from caffe2keras.ir.graph import Graph
 from caffe2keras.ir.layouts import layout_kinds
-from caffe2keras.layout import CAFFE, batch_major
-from caffe2keras.verify.compare import BlobComparison, Tolerance, blob_noise, compare_blob
+from caffe2keras.layout import CAFFE
+from caffe2keras.verify.compare import BlobComparison, Tolerance
 from caffe2keras.verify.detections import DETECTION_TYPES
+from caffe2keras.verify.fused import Scratch
+from caffe2keras.verify.judge import BlobJudge
 from caffe2keras.verify.numeric_notes import WarningNotes, overflow_note
 from caffe2keras.verify.reference_feed import Passes, reference_ahead
 
@@ -181,51 +184,42 @@ def compare_stream(
     rows: list[BlobComparison | None] = [None] * len(p.order)
     out = Streamed(rows=[], notes=[])
     overflow: tuple[int, str] | None = None
+    # the fused pass's chunk buffers, reused for every blob (BLAS dots when held to one thread)
+    scratch = Scratch(blas=BLAS_THREADS == 1)
     for name, value, twin_value in reference_ahead(passes, clock):
         wanted = p.by_ref.get(name, [])
         if not wanted and name not in keep_by_ref:
             continue
-        start = time.perf_counter()
-        noise = 0.0
-        if noisy:
-            f32, f64 = (twin_value, value) if other == "float32" else (value, twin_value)
-            with warn.during("the comparison"):
-                gap = blob_noise(twin_value, value)
-            if gap is not None:
-                noise = gap
-                for blob in keep_by_ref.get(name, []):
-                    out.noise[blob] = gap
-            for i in wanted:  # the first overflowing blob in topological order
-                if overflow is None or i < overflow[0]:
-                    note = overflow_note(*p.order[i], f32, f64)
-                    overflow = (i, note) if note else overflow
-            del twin_value, f32, f64
-        for blob in keep_by_ref.get(name, []):
-            out.kept[blob] = value
-        clock["compare"] += time.perf_counter() - start
+        judge = BlobJudge(value, twin_value if noisy else None, tolerance, specials, scratch)
         for i in wanted:
             blob, layer, ltype = p.order[i]
             got = keras.take(p.source[blob])
             start = time.perf_counter()
             own = _own_rows(p, blob, keras, dtype) if blob in p.detection else None
             kind = layouts.get(blob, CAFFE)
-            with warn.during("the comparison"):
-                rows[i] = compare_blob(
-                    blob,
-                    layer,
-                    ltype,
-                    batch_major(got, kind),
-                    batch_major(value, kind),
-                    tolerance,
-                    blob in net.keras.outputs,
-                    noise,
-                    own,
-                    specials,
-                )
+            with warn.during("the comparison"):  # the first row measures the noise too
+                rows[i] = judge.row(blob, layer, ltype, got, kind, blob in net.keras.outputs, own)
             if blob in net.keras.outputs and class_scores(got):
                 out.scores[blob] = (got, value)
             del got
             clock["compare"] += time.perf_counter() - start
+        start = time.perf_counter()
+        if noisy:
+            f32, f64 = (twin_value, value) if other == "float32" else (value, twin_value)
+            with warn.during("the comparison"):
+                gap = judge.noise()
+            if gap is not None:
+                for blob in keep_by_ref.get(name, []):
+                    out.noise[blob] = gap
+            for i in wanted:  # the first overflowing blob in topological order
+                if (overflow is None or i < overflow[0]) and not judge.twin_finite():
+                    note = overflow_note(*p.order[i], f32, f64)
+                    overflow = (i, note) if note else overflow
+            del twin_value, f32, f64
+        for blob in keep_by_ref.get(name, []):
+            out.kept[blob] = value
+        clock["compare"] += time.perf_counter() - start
+        del judge
         del value
     out.rows = [r for r in rows if r is not None]
     out.notes = warn.notes(f"the numpy-{reference_dtype} reference")
