@@ -17,7 +17,7 @@ from caffe2keras import api
 from caffe2keras.errors import ValidationError
 from caffe2keras.keras_model.model import build_model
 from caffe2keras.reference import executor
-from caffe2keras.verify import compare, reference_feed, stream
+from caffe2keras.verify import judge, reference_feed, stream
 from caffe2keras.verify.compare import Tolerance
 from caffe2keras.verify.numeric_notes import WarningNotes
 from caffe2keras.verify.producer import THREAD_NAME, Ahead
@@ -190,8 +190,10 @@ def test_bad_layer_in_the_reference_names_layer_and_field(monkeypatch, split) ->
         executor, "lookup_reference_op", lambda t: bad if t == "Concat" else real_op(t)
     )
     compared = []
-    real = compare.compare_blob
-    monkeypatch.setattr(stream, "compare_blob", lambda b, *a: compared.append(b) or real(b, *a))
+    real = judge.BlobJudge.row
+    monkeypatch.setattr(
+        judge.BlobJudge, "row", lambda self, b, *a: compared.append(b) or real(self, b, *a)
+    )
     with pytest.raises(ValidationError) as caught:
         verify_model(net, built.model, built.blob_layers, inputs, tolerance=Tolerance())
     assert str(caught.value) == "layer 'concat', field 'concat_param.axis': axis 7 out of range"
@@ -204,11 +206,11 @@ def test_consumer_error_ends_the_thread(monkeypatch, split, error: type[BaseExce
     net, built, inputs = _tiny()
     calls = []
 
-    def failing(*args, **kwargs):
+    def failing(self, *args, **kwargs):
         calls.append(args[0])
         raise error("stop here")
 
-    monkeypatch.setattr(stream, "compare_blob", failing)
+    monkeypatch.setattr(judge.BlobJudge, "row", failing)
     with pytest.raises(error):
         verify_model(net, built.model, built.blob_layers, inputs, tolerance=Tolerance())
     assert len(calls) == 1
