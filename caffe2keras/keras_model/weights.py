@@ -91,7 +91,8 @@ def copy_transposed(dst: np.ndarray, src: np.ndarray) -> None:
     if src.ndim < 2 or abs(src.strides[-1]) <= src.itemsize or src.size <= TILE_ELEMENTS:
         dst[...] = src
         return
-    axis = max(range(src.ndim - 1), key=lambda a: abs(src.strides[a]))
+    # the input axis read with the largest stride (a 1x1 kernel's unit axes do not count)
+    axis = max(range(src.ndim - 1), key=lambda a: (src.shape[a] > 1, abs(src.strides[a])))
     rest = src.size // (src.shape[axis] * src.shape[-1])  # the tile's other axes, taken whole
     step = max(1, TILE_ELEMENTS // (TILE_COLUMNS * rest))
     lead = (slice(None),) * axis
