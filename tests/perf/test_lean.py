@@ -159,3 +159,28 @@ def test_copy_transposed_equals_numpy_copy(caffe_shape, order, dtype, monkeypatc
     want = np.ascontiguousarray(view, dtype=np.float32).reshape(-1, view.shape[-1])
     got = np.concatenate([b.reshape(-1, b.shape[-1]) for _, b in blocks(lazy, 4000)], axis=-1)
     np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("error", [MemoryError, KeyboardInterrupt])
+def test_failure_while_streaming_leaves_nothing(tmp_path, monkeypatch, error) -> None:
+    """A block that fails on the transposing thread (out of memory, or Ctrl-C in the writing
+    one) ends the write: no output, no temporary file, no thread left."""
+    import threading
+
+    from caffe2keras.outputs import weights_h5
+
+    real = weights_h5.blocks
+    calls = []
+
+    def failing(weight, *args):
+        calls.append(1)
+        if len(calls) == 3:
+            raise error("stopped mid-write")
+        yield from real(weight, *args)
+
+    monkeypatch.setattr(weights_h5, "blocks", failing)
+    out = tmp_path / "o.weights.h5"
+    with pytest.raises(error):
+        api.convert(PROTO, MODEL, out, api.ConvertOptions(verify=False))
+    assert list(tmp_path.iterdir()) == []
+    assert not [t for t in threading.enumerate() if t.name == "caffe2keras-ahead"]
