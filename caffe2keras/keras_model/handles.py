@@ -19,9 +19,13 @@ ordinary, slower path) when absent.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+
+_LOCK = threading.Lock()
+_SWAPPED: list[Any] = []  # while swapped: the original op, then one entry per user
 
 
 def _ops() -> Any:
@@ -38,23 +42,33 @@ def _ops() -> Any:
 @contextmanager
 def shape_free_handles() -> Iterator[None]:
     """Eager variables created inside get handles whose op carries no shape (one cached
-    kernel for all shapes); their Python-side shape and handle data are unchanged."""
+    kernel for all shapes); their Python-side shape and handle data are unchanged. Nested and
+    concurrent uses share one swap (counted under a lock), so the op is restored exactly once."""
     ops = _ops()
     if ops is None:  # pragma: no cover - depends on the TensorFlow version
         yield
         return
+    with _LOCK:
+        if not _SWAPPED:
+            _SWAPPED.append(ops.var_handle_op)
+            ops.var_handle_op = _shape_free(ops.var_handle_op)
+        _SWAPPED.append(None)  # one entry per user after the original
+    try:
+        yield
+    finally:
+        with _LOCK:
+            _SWAPPED.pop()
+            if len(_SWAPPED) == 1:
+                ops.var_handle_op = _SWAPPED.pop()
+
+
+def _shape_free(original: Any) -> Any:
     import tensorflow as tf
     from tensorflow.python.framework import tensor_shape
-
-    original = ops.var_handle_op
 
     def var_handle_op(*args: Any, **kwargs: Any) -> Any:
         if tf.executing_eagerly():  # a graph takes the handle's shape from the op: kept
             kwargs["shape"] = tensor_shape.TensorShape(None)
         return original(*args, **kwargs)
 
-    ops.var_handle_op = var_handle_op
-    try:
-        yield
-    finally:
-        ops.var_handle_op = original
+    return var_handle_op

@@ -90,3 +90,18 @@ def test_built_variables_hold_the_caffemodel_values(tmp_path) -> None:
     caffe_order = want["fc"][0].reshape(10, 6, 4, 4).transpose(2, 3, 1, 0).reshape(-1, 10)
     np.testing.assert_array_equal(fc_kernel, caffe_order)  # Keras flattens H, W, C
     np.testing.assert_array_equal(fc_bias, want["fc"][1])
+
+
+def test_overlapping_uses_restore_the_op_once() -> None:
+    """Two uses that overlap without nesting (two threads building at once) leave TensorFlow's
+    own op in place at the end, not one of the wrappers."""
+    from tensorflow.python.ops import gen_resource_variable_ops
+
+    original = gen_resource_variable_ops.var_handle_op
+    first, second = handles.shape_free_handles(), handles.shape_free_handles()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert gen_resource_variable_ops.var_handle_op is not original  # the second still uses it
+    second.__exit__(None, None, None)
+    assert gen_resource_variable_ops.var_handle_op is original
