@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from caffe2keras.keras_model.handles import shape_free_handles
 from caffe2keras.keras_model.weights import Weight, keras_shape, materialize, release_all
 
 ALIGN_BYTES = 64  # EIGEN_MAX_ALIGN_BYTES of TensorFlow's CPU build (AVX-512)
@@ -127,9 +128,10 @@ def fill(created: Sequence[Any], weights: Sequence[tuple[Any, Sequence[Weight]]]
                 variable._initializer = _Adopt(weight, layer.name)
             else:  # created before this build step: the ordinary copy
                 variable.assign(materialize(weight))
-    for variable in created:
-        if variable._value is None:
-            variable._deferred_initialize()
+    with shape_free_handles():  # one VarHandleOp kernel for every shape (see .handles)
+        for variable in created:
+            if variable._value is None:
+                variable._deferred_initialize()
     for _, layer_weights in weights:
         release_all(layer_weights)
 

@@ -4,7 +4,8 @@
 largest kernel then exists three times at the peak (map pages, variable, copy). For a weights-only
 output nothing needs the variables, so the model is built without filling them (deferred, they hold
 no memory) and this writer sends each weight from the map to HDF5 in blocks of output channels
-(the layout transpose is the one copy). The file layout is Keras' own by construction: Keras'
+(the layout transpose is the one copy), the next block transposed on another thread while one is
+written. The file layout is Keras' own by construction: Keras'
 saving traversal visits every layer and variable, and only the store that receives the values is
 ours. That traversal and store are private Keras API, so :func:`supported` feature-detects them;
 without them the caller fills the variables and uses ``save_weights``.
@@ -14,10 +15,11 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from caffe2keras.keras_model.weights import ALIGN, Weight, blocks, keras_shape
+from caffe2keras.outputs.ahead import ahead
 
 CHUNKED_ABOVE = 1 << 20  # bytes
 Pending = Sequence[tuple[Any, Sequence[Weight]]]
@@ -87,6 +89,7 @@ def _store_class() -> type:
             super().__init__(path, mode="w")
             self.pending = dict(pending)
             self.done = done
+            self.jobs: list[tuple[Any, Weight]] = []
 
         def __setitem__(self, key: str, value: Any) -> None:
             weight = self.pending.pop(id(value), None)
@@ -99,11 +102,30 @@ def _store_class() -> type:
             dataset = self._h5_entry_group.create_dataset(
                 key, shape=shape, dtype="float32", chunks=_chunks(shape)
             )
-            for where, block in blocks(weight):
-                dataset[(..., where) if shape else ()] = block
-            self.done()
+            self.jobs.append((dataset, weight))  # filled by write_jobs, after the traversal
+
+        def write_jobs(self) -> None:
+            """Fill the datasets: the transposes of the next block run on another thread while
+            this one writes a block (see :mod:`.ahead`)."""
+            with ahead(_blocks_of(self.jobs), depth=1) as stream:
+                for n, where, block in stream:
+                    dataset = self.jobs[n][0]
+                    if block is None:  # the weight's last block was written
+                        self.done()
+                    else:
+                        dataset[(..., where) if dataset.shape else ()] = block
+            self.jobs.clear()
 
     return StreamingStore
+
+
+def _blocks_of(jobs: Sequence[tuple[Any, Weight]]) -> Iterator[tuple[int, slice, Any]]:
+    """(job index, slice of the last axis, block) of every job's weight in order; after each
+    weight's blocks, (index, slice(None), None)."""
+    for n, (_, weight) in enumerate(jobs):
+        for where, block in blocks(weight):
+            yield n, where, block
+        yield n, slice(None), None
 
 
 def write_streamed(
@@ -125,5 +147,6 @@ def write_streamed(
         )
         if store.pending:
             raise RuntimeError(f"{len(store.pending)} weights were not reached by Keras' saving")
+        store.write_jobs()
     finally:
         store.close()

@@ -130,3 +130,57 @@ def test_release_pages_returns_map_memory(tmp_path) -> None:
     assert before - rss_file_kib() > 48 << 10  # most of the 64 MiB left the resident set
     np.testing.assert_array_equal(view[-1], data[-4096:])  # still readable: faulted back in
     release_pages(np.zeros(4))  # ordinary memory: nothing to do
+
+
+@pytest.mark.parametrize(
+    "caffe_shape, order",
+    [
+        ((300, 40, 3, 3), (2, 3, 1, 0)),  # a convolution kernel (O, I, kh, kw) -> (kh, kw, I, O)
+        ((700, 1100), (1, 0)),  # an InnerProduct kernel -> (in, out)
+        ((260, 64, 5, 5), (2, 3, 1, 0)),  # more rows than one tile's columns
+        ((3, 5), (1, 0)),  # below one tile: a plain copy
+    ],
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_copy_transposed_equals_numpy_copy(caffe_shape, order, dtype, monkeypatch) -> None:
+    """The tiled copy gives exactly numpy's own copy of the transposed view, whatever the tile
+    sizes (small tiles here, so every shape crosses several tiles and ragged edges)."""
+    from caffe2keras.keras_model import weights
+
+    monkeypatch.setattr(weights, "TILE_COLUMNS", 7)
+    monkeypatch.setattr(weights, "TILE_ELEMENTS", 500)
+    caffe = np.random.default_rng(2).standard_normal(caffe_shape).astype(dtype)
+    view = caffe.transpose(order)
+    dst = np.full(view.shape, np.nan, np.float32)
+    weights.copy_transposed(dst, view)
+    np.testing.assert_array_equal(dst, view.astype(np.float32))
+    flat = (view.size // view.shape[-1], view.shape[-1])
+    lazy = Reshaped(view, flat) if view.ndim > 2 else view
+    want = np.ascontiguousarray(view, dtype=np.float32).reshape(-1, view.shape[-1])
+    got = np.concatenate([b.reshape(-1, b.shape[-1]) for _, b in blocks(lazy, 4000)], axis=-1)
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("error", [MemoryError, KeyboardInterrupt])
+def test_failure_while_streaming_leaves_nothing(tmp_path, monkeypatch, error) -> None:
+    """A block that fails on the transposing thread (out of memory, or Ctrl-C in the writing
+    one) ends the write: no output, no temporary file, no thread left."""
+    import threading
+
+    from caffe2keras.outputs import weights_h5
+
+    real = weights_h5.blocks
+    calls = []
+
+    def failing(weight, *args):
+        calls.append(1)
+        if len(calls) == 3:
+            raise error("stopped mid-write")
+        yield from real(weight, *args)
+
+    monkeypatch.setattr(weights_h5, "blocks", failing)
+    out = tmp_path / "o.weights.h5"
+    with pytest.raises(error):
+        api.convert(PROTO, MODEL, out, api.ConvertOptions(verify=False))
+    assert list(tmp_path.iterdir()) == []
+    assert not [t for t in threading.enumerate() if t.name == "caffe2keras-ahead"]
