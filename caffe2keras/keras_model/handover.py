@@ -11,7 +11,7 @@ buffer of a tensor nothing else holds, so the copy *is* the variable. Writing a 
 each variable the same way (:func:`variable_view`), instead of ``convert_to_numpy``'s copy.
 
 Both adoptions are optimizations TensorFlow may decline (it then copies: more memory, the same
-values); ``tests/keras_model/test_handover.py`` checks that this TensorFlow adopts. The hooks are
+values); ``tests/perf/test_lean_h5.py`` checks that this TensorFlow adopts. The hooks are
 private Keras API (deferred variables, the uninitialized-variable list), so :func:`supported`
 feature-detects them; without them the builder sets weights with ``set_weights``.
 """
