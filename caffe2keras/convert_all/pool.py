@@ -15,6 +15,12 @@ Ctrl-C: every worker gets SIGINT (a terminal already sends it to the whole proce
 unwinds, so the atomic writers remove their temporary files; the parent waits for them, kills
 any that do not stop within ``grace`` seconds, calls ``on_abandon`` for the items they held
 (to remove what a killed writer left) and re-raises ``KeyboardInterrupt``: no orphan workers.
+Two windows are closed (:mod:`caffe2keras.convert_all.signals`): SIGINT is blocked while a
+worker is spawned and recorded (so it lands after the worker is tracked, and the worker inherits
+the block until its own handler is in place), and the parent's ``wait`` also watches a wake-up
+socket that the signal writes to, so a Ctrl-C whose ``KeyboardInterrupt`` a finalizer or
+garbage-collector callback dropped still stops the batch instead of leaving it waiting on
+workers that will never report.
 """
 
 from __future__ import annotations
@@ -25,9 +31,11 @@ import signal
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from multiprocessing import get_context
+from multiprocessing import get_context, resource_tracker
 from multiprocessing.connection import Connection, wait
 from typing import Any, Generic, TypeVar
+
+from caffe2keras.convert_all import signals
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -100,6 +108,7 @@ def _interrupt_once() -> None:
 def _worker(conn: Connection, tasks: Tasks[Any, Any], options: PoolOptions) -> None:
     _interrupt_once()
     try:
+        signals.unblock_sigint()  # blocked by the parent while it spawned this process
         if tasks.init is not None:
             tasks.init()
         baseline = current_rss()
@@ -133,9 +142,12 @@ class _Slot:
         ctx = get_context("spawn")
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(target=_worker, args=(child, tasks, options))
-        started.append(self.process)  # before start(): a Ctrl-C can land anywhere after it
-        self.process.start()
-        child.close()
+        # Python 3.11's resource tracker unblocks SIGINT after spawning itself: start it first.
+        resource_tracker.ensure_running()
+        with signals.sigint_blocked():  # a Ctrl-C lands after the worker is tracked
+            started.append(self.process)
+            self.process.start()
+            child.close()
         self.item: tuple[int, Any] | None = None
         self.retiring = False
 
@@ -158,6 +170,7 @@ def run_pool(
     results: dict[int, R] = {}
     slots: list[_Slot] = []
     started: list[Any] = []  # every worker process, even one whose slot a Ctrl-C cut short
+    wakeup = signals.SigintWakeup()
     try:
         while len(results) < len(items):
             while waiting and len(slots) < min(options.jobs, len(waiting) + _busy(slots)):
@@ -165,16 +178,20 @@ def run_pool(
             for slot in slots:
                 if slot.item is None and not slot.retiring and waiting:
                     slot.give(*waiting.popleft())
-            ready = wait([s.conn for s in slots] + [s.process.sentinel for s in slots])
+            watched: list[Any] = [s.conn for s in slots] + [s.process.sentinel for s in slots]
+            ready = wait(watched + wakeup.fds)
+            wakeup.check(ready)  # a Ctrl-C whose KeyboardInterrupt was dropped on the way
             for slot in [s for s in slots if s.conn in ready or s.process.sentinel in ready]:
                 _collect(slot, slots, results, on_death, on_abandon)
         return [results[i] for i in range(len(items))]
     finally:
-        _stop(slots, options, on_abandon)
-        for process in started:  # a worker started but never given a slot: nothing to unwind
-            if process.is_alive():
-                process.kill()
-                process.join()
+        with signals.sigint_blocked():  # a second Ctrl-C must not cut the clean-up short
+            wakeup.close()
+            _stop(slots, options, on_abandon)
+            for process in started:  # a worker started but never given a slot: nothing to unwind
+                if process.is_alive():
+                    process.kill()
+                    process.join()
 
 
 def _busy(slots: list[_Slot]) -> int:

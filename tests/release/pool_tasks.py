@@ -64,3 +64,9 @@ def spec(name: str, prototxt: Path, caffemodel: Path, out: Path, outputs: list[s
         caffemodel=str(caffemodel),
         outputs=tuple(OutputSpec(str(out / o)) for o in outputs),
     )
+
+
+def wait_for_ctrl_c(item: str) -> str:
+    """Blocks until this worker gets SIGINT (which raises KeyboardInterrupt in it)."""
+    while True:
+        signal.pause()
