@@ -2,14 +2,17 @@
 many models, yet a model that kills its process fails that model only.
 
 The parent imports nothing heavy. It starts ``jobs`` spawned workers (TensorFlow and fork do not
-mix), hands them the items in list order over one pipe each, and waits on every pipe and process
-sentinel at once. A worker that dies while it holds an item (a segfault, ``os._exit``, SIGKILL
-from the OOM killer) gives that item the ``on_death`` outcome, naming how it died, and a new
-worker takes its place for the items still waiting. Memory policy: after each item the worker
-runs ``reset`` (Keras state cleared, garbage collected, freed heap returned to the system) and
-retires when its resident memory is still more than ``max_rss_growth`` bytes above what it had
-after start-up, so one large model cannot keep a worker fat for the rest of the batch; a fresh
-worker replaces it. ``max_tasks=1`` is the old isolation mode: one fresh process per item.
+mix), hands them the items over one pipe each, in list order or in a given ``order`` (longest
+first, for the makespan), and waits on every pipe and process sentinel at once. A worker that
+dies while it holds an item (a segfault, ``os._exit``, SIGKILL from the OOM killer) gives that
+item the ``on_death`` outcome, naming how it died, and a new worker takes its place for the
+items still waiting. Memory policy: after each item the worker runs ``reset`` (Keras state
+cleared, garbage collected, freed heap returned to the system) and retires when its resident
+memory is still more than ``max_rss_growth`` bytes above what it had after start-up, so one
+large model cannot keep a worker fat for the rest of the batch; a fresh worker replaces it.
+What ``init`` imported is frozen out of the garbage collector's sight (``gc.freeze``): with
+TensorFlow loaded a full collection otherwise scans ~400,000 objects, a second or more per item.
+``max_tasks=1`` is the old isolation mode: one fresh process per item.
 
 Ctrl-C: every worker gets SIGINT (a terminal already sends it to the whole process group) and
 unwinds, so the atomic writers remove their temporary files; the parent waits for them, kills
@@ -91,7 +94,11 @@ def current_rss() -> int | None:
 
 def _interrupt_once() -> None:
     """SIGINT raises KeyboardInterrupt once: a second one (the terminal's and the parent's)
-    must not cut short the clean-up the first started."""
+    must not cut short the clean-up the first started. A batch started with SIGINT ignored
+    (``nohup``, a background job of a script: the worker inherits that) keeps ignoring it, as
+    its parent does."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        return
     seen: list[bool] = []
 
     def handler(signum: int, frame: Any) -> None:
@@ -111,6 +118,10 @@ def _worker(conn: Connection, tasks: Tasks[Any, Any], options: PoolOptions) -> N
         signals.unblock_sigint()  # blocked by the parent while it spawned this process
         if tasks.init is not None:
             tasks.init()
+        # What start-up imported lives as long as the process: out of the collector's sight,
+        # each collection (one per item, and Python's own) scans only what the items made.
+        gc.collect()
+        gc.freeze()
         baseline = current_rss()
         done = 0
         while True:
@@ -120,8 +131,9 @@ def _worker(conn: Connection, tasks: Tasks[Any, Any], options: PoolOptions) -> N
             index, item = message
             result = tasks.task(item)
             if tasks.reset is not None:
-                tasks.reset()
-            gc.collect()
+                tasks.reset()  # it collects garbage itself
+            else:
+                gc.collect()
             done += 1
             rss = current_rss()
             grown = rss is not None and baseline is not None and rss - baseline
@@ -162,11 +174,16 @@ def run_pool(
     options: PoolOptions,
     on_death: Callable[[T, Death], R],
     on_abandon: Callable[[T, int], None] | None = None,
+    order: Sequence[int] | None = None,
 ) -> list[R]:
     """Every item's result, in the items' order. ``on_death(item, death)`` is the result of an
     item whose worker died; ``on_abandon(item, pid)`` cleans up after an item whose worker died
-    or was stopped by Ctrl-C."""
-    waiting = deque(enumerate(items))
+    or was stopped by Ctrl-C. ``order``: the item indices in the order workers take them
+    (default: the items' order)."""
+    indices = range(len(items)) if order is None else order
+    if sorted(indices) != list(range(len(items))):
+        raise ValueError("order must be a permutation of the item indices")
+    waiting = deque((i, items[i]) for i in indices)
     results: dict[int, R] = {}
     slots: list[_Slot] = []
     started: list[Any] = []  # every worker process, even one whose slot a Ctrl-C cut short

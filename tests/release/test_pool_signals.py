@@ -1,7 +1,10 @@
 """The worker pool's Ctrl-C windows, provoked deterministically in a child batch: a SIGINT whose
 KeyboardInterrupt a finalizer drops just before the parent waits, and a SIGINT that lands in
 the middle of a worker's spawn. Either way the batch must stop (exit 130) and leave no worker.
-The hooks send the signal themselves at the chosen point: nothing depends on timing."""
+The hooks send the signal themselves at the chosen point: nothing depends on timing. A batch
+started with SIGINT ignored (a background job of a script, ``nohup``) ignores it in its workers
+too, as in its parent: a Ctrl-C test run that way used to hang, the parent ignoring the signal
+and its workers not."""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 PRELUDE = """
 import os, signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as a terminal job, even in a bg one
 sys.path[:0] = {paths!r}
 from pathlib import Path
 from caffe2keras.cli.exits import run
@@ -97,3 +101,24 @@ def test_ctrl_c_in_the_pools_windows_stops_the_batch(tmp_path, script, jobs) -> 
     assert "interrupted; no output was written" in stderr
     assert "Traceback" not in stderr  # no worker left to die of a broken spawn
     assert group_members(child.pid) == []
+
+
+IGNORED = """
+signal.signal(signal.SIGINT, signal.SIG_IGN)  # as a background job of a script starts
+from release.pool_tasks import ctrl_c_to_my_group
+tasks = Tasks(task=ctrl_c_to_my_group)
+pids = run_pool(["a", "b", "c"], tasks, PoolOptions(jobs=2), on_death=lambda i, d: d.describe())
+marker.write_text(repr(pids))
+"""
+
+
+def test_a_batch_started_with_ctrl_c_ignored_ignores_it_in_its_workers_too(tmp_path) -> None:
+    marker = tmp_path / "pids"
+    paths = [str(REPO / "tests"), str(REPO)]
+    code = PRELUDE.format(paths=paths, marker=str(marker), jobs=2) + IGNORED
+    child = subprocess.run(
+        [sys.executable, "-c", code], start_new_session=True, capture_output=True, text=True
+    )
+    assert child.returncode == 0, child.stderr
+    pids = eval(marker.read_text())  # noqa: S307  (our own repr of a list of ints)
+    assert all(isinstance(p, int) for p in pids), pids  # no item's worker died of the SIGINT
