@@ -24,6 +24,13 @@ from caffe2keras.cli.exits import run
     help="Models converted at a time, by that many worker processes (each converts many).",
 )
 @click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=None,
+    help="TensorFlow and BLAS threads per worker process with --jobs >= 2 "
+    "(default: the usable cores / jobs, at least 1).",
+)
+@click.option(
     "--process-per-model",
     is_flag=True,
     hidden=True,
@@ -54,17 +61,26 @@ from caffe2keras.cli.exits import run
     type=click.Path(dir_okay=False),
     help="Write the manifest here (default: manifest.json in the output folder).",
 )
+@click.option(
+    "--timeline",
+    "timeline_path",
+    type=click.Path(dir_okay=False),
+    hidden=True,
+    help="Write each model's worker, start, end and step times here (JSON; for benchmarks).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print only failures.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def convert_all_command(
     model_list: str,
     out_dir: str | None,
     jobs: int,
+    threads: int | None,
     process_per_model: bool,
     report_json: str | None,
     report_md: str | None,
     report_html: str | None,
     manifest_path: str | None,
+    timeline_path: str | None,
     quiet: bool,
     debug: bool,
 ) -> None:
@@ -76,6 +92,7 @@ def convert_all_command(
     """
 
     def go() -> int:
+        import time
         from pathlib import Path
 
         from caffe2keras.convert_all import run as batch
@@ -86,7 +103,7 @@ def convert_all_command(
 
         paths.check_options(
             {"report_json": report_json, "report_md": report_md, "manifest_path": manifest_path}
-            | {"report_html": report_html}
+            | {"report_html": report_html, "timeline_path": timeline_path}
         )
         if report_html:
             from caffe2keras.report_html.deps import require_matplotlib
@@ -96,8 +113,16 @@ def convert_all_command(
         paths.output_folder(models.out_dir, "--out-dir" if out_dir else "the list's out_dir")
         folder = Path(models.out_dir)
         folder.mkdir(parents=True, exist_ok=True)
-        options = batch.BatchOptions(jobs=jobs, process_per_model=process_per_model)
+        options = batch.BatchOptions(
+            jobs=jobs, process_per_model=process_per_model, threads=threads
+        )
+        t0 = time.time()
         outcomes = batch.run_all(models.models, options)
+        if timeline_path:
+            from caffe2keras.convert_all.timeline import document
+
+            names, timings = [o.name for o in outcomes], [o.timing for o in outcomes]
+            manifest.write(timeline_path, document(names, timings, t0))
         doc = batch.combined_report(outcomes, model_list)
         manifest.write(report_json or folder / "report.json", doc)
         write_text_atomic(

@@ -2,19 +2,28 @@
 many models, yet a model that kills its process fails that model only.
 
 The parent imports nothing heavy. It starts ``jobs`` spawned workers (TensorFlow and fork do not
-mix), hands them the items in list order over one pipe each, and waits on every pipe and process
-sentinel at once. A worker that dies while it holds an item (a segfault, ``os._exit``, SIGKILL
-from the OOM killer) gives that item the ``on_death`` outcome, naming how it died, and a new
-worker takes its place for the items still waiting. Memory policy: after each item the worker
-runs ``reset`` (Keras state cleared, garbage collected, freed heap returned to the system) and
-retires when its resident memory is still more than ``max_rss_growth`` bytes above what it had
-after start-up, so one large model cannot keep a worker fat for the rest of the batch; a fresh
-worker replaces it. ``max_tasks=1`` is the old isolation mode: one fresh process per item.
+mix), hands them the items over one pipe each, in list order or in a given ``order`` (longest
+first, for the makespan), and waits on every pipe and process sentinel at once. A worker that
+dies while it holds an item (a segfault, ``os._exit``, SIGKILL from the OOM killer) gives that
+item the ``on_death`` outcome, naming how it died, and a new worker takes its place for the
+items still waiting. Memory policy: after each item the worker runs ``reset`` (Keras state
+cleared, garbage collected, freed heap returned to the system) and retires when its resident
+memory is still more than ``max_rss_growth`` bytes above what it had after start-up, so one
+large model cannot keep a worker fat for the rest of the batch; a fresh worker replaces it.
+What ``init`` imported is frozen out of the garbage collector's sight (``gc.freeze``): with
+TensorFlow loaded a full collection otherwise scans ~400,000 objects, a second or more per item.
+``max_tasks=1`` is the old isolation mode: one fresh process per item.
 
 Ctrl-C: every worker gets SIGINT (a terminal already sends it to the whole process group) and
 unwinds, so the atomic writers remove their temporary files; the parent waits for them, kills
 any that do not stop within ``grace`` seconds, calls ``on_abandon`` for the items they held
 (to remove what a killed writer left) and re-raises ``KeyboardInterrupt``: no orphan workers.
+Two windows are closed (:mod:`caffe2keras.convert_all.signals`): SIGINT is blocked while a
+worker is spawned and recorded (so it lands after the worker is tracked, and the worker inherits
+the block until its own handler is in place), and the parent's ``wait`` also watches a wake-up
+socket that the signal writes to, so a Ctrl-C whose ``KeyboardInterrupt`` a finalizer or
+garbage-collector callback dropped still stops the batch instead of leaving it waiting on
+workers that will never report.
 """
 
 from __future__ import annotations
@@ -25,9 +34,11 @@ import signal
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from multiprocessing import get_context
+from multiprocessing import get_context, resource_tracker
 from multiprocessing.connection import Connection, wait
 from typing import Any, Generic, TypeVar
+
+from caffe2keras.convert_all import signals
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -83,7 +94,11 @@ def current_rss() -> int | None:
 
 def _interrupt_once() -> None:
     """SIGINT raises KeyboardInterrupt once: a second one (the terminal's and the parent's)
-    must not cut short the clean-up the first started."""
+    must not cut short the clean-up the first started. A batch started with SIGINT ignored
+    (``nohup``, a background job of a script: the worker inherits that) keeps ignoring it, as
+    its parent does."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        return
     seen: list[bool] = []
 
     def handler(signum: int, frame: Any) -> None:
@@ -100,8 +115,13 @@ def _interrupt_once() -> None:
 def _worker(conn: Connection, tasks: Tasks[Any, Any], options: PoolOptions) -> None:
     _interrupt_once()
     try:
+        signals.unblock_sigint()  # blocked by the parent while it spawned this process
         if tasks.init is not None:
             tasks.init()
+        # What start-up imported lives as long as the process: out of the collector's sight,
+        # each collection (one per item, and Python's own) scans only what the items made.
+        gc.collect()
+        gc.freeze()
         baseline = current_rss()
         done = 0
         while True:
@@ -111,8 +131,9 @@ def _worker(conn: Connection, tasks: Tasks[Any, Any], options: PoolOptions) -> N
             index, item = message
             result = tasks.task(item)
             if tasks.reset is not None:
-                tasks.reset()
-            gc.collect()
+                tasks.reset()  # it collects garbage itself
+            else:
+                gc.collect()
             done += 1
             rss = current_rss()
             grown = rss is not None and baseline is not None and rss - baseline
@@ -133,9 +154,12 @@ class _Slot:
         ctx = get_context("spawn")
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(target=_worker, args=(child, tasks, options))
-        started.append(self.process)  # before start(): a Ctrl-C can land anywhere after it
-        self.process.start()
-        child.close()
+        # Python 3.11's resource tracker unblocks SIGINT after spawning itself: start it first.
+        resource_tracker.ensure_running()
+        with signals.sigint_blocked():  # a Ctrl-C lands after the worker is tracked
+            started.append(self.process)
+            self.process.start()
+            child.close()
         self.item: tuple[int, Any] | None = None
         self.retiring = False
 
@@ -150,14 +174,20 @@ def run_pool(
     options: PoolOptions,
     on_death: Callable[[T, Death], R],
     on_abandon: Callable[[T, int], None] | None = None,
+    order: Sequence[int] | None = None,
 ) -> list[R]:
     """Every item's result, in the items' order. ``on_death(item, death)`` is the result of an
     item whose worker died; ``on_abandon(item, pid)`` cleans up after an item whose worker died
-    or was stopped by Ctrl-C."""
-    waiting = deque(enumerate(items))
+    or was stopped by Ctrl-C. ``order``: the item indices in the order workers take them
+    (default: the items' order)."""
+    indices = range(len(items)) if order is None else order
+    if sorted(indices) != list(range(len(items))):
+        raise ValueError("order must be a permutation of the item indices")
+    waiting = deque((i, items[i]) for i in indices)
     results: dict[int, R] = {}
     slots: list[_Slot] = []
     started: list[Any] = []  # every worker process, even one whose slot a Ctrl-C cut short
+    wakeup = signals.SigintWakeup()
     try:
         while len(results) < len(items):
             while waiting and len(slots) < min(options.jobs, len(waiting) + _busy(slots)):
@@ -165,16 +195,20 @@ def run_pool(
             for slot in slots:
                 if slot.item is None and not slot.retiring and waiting:
                     slot.give(*waiting.popleft())
-            ready = wait([s.conn for s in slots] + [s.process.sentinel for s in slots])
+            watched: list[Any] = [s.conn for s in slots] + [s.process.sentinel for s in slots]
+            ready = wait(watched + wakeup.fds)
+            wakeup.check(ready)  # a Ctrl-C whose KeyboardInterrupt was dropped on the way
             for slot in [s for s in slots if s.conn in ready or s.process.sentinel in ready]:
                 _collect(slot, slots, results, on_death, on_abandon)
         return [results[i] for i in range(len(items))]
     finally:
-        _stop(slots, options, on_abandon)
-        for process in started:  # a worker started but never given a slot: nothing to unwind
-            if process.is_alive():
-                process.kill()
-                process.join()
+        with signals.sigint_blocked():  # a second Ctrl-C must not cut the clean-up short
+            wakeup.close()
+            _stop(slots, options, on_abandon)
+            for process in started:  # a worker started but never given a slot: nothing to unwind
+                if process.is_alive():
+                    process.kill()
+                    process.join()
 
 
 def _busy(slots: list[_Slot]) -> int:

@@ -37,6 +37,7 @@ class ModelOutcome:
     error: str | None = None
     report: dict[str, Any] | None = None
     manifest: dict[str, Any] = field(default_factory=dict)
+    timing: dict[str, Any] = field(default_factory=dict, compare=False)  # see timeline
 
     @property
     def passed(self) -> bool:
@@ -76,19 +77,21 @@ def convert_options(spec: ModelSpec) -> Any:
 
 def _convert(spec: ModelSpec) -> ModelOutcome:
     from caffe2keras import api
+    from caffe2keras.convert_all.timeline import StepClock
     from caffe2keras.outputs import manifest
 
+    clock = StepClock()
     options = convert_options(spec)
     first, *rest = spec.outputs
     for out in spec.outputs:
         Path(out.path).parent.mkdir(parents=True, exist_ok=True)
     step = replace(options, format=first.format, split_scale=first.split_scale)
-    result = api.convert(spec.prototxt, spec.caffemodel, first.path, step)
+    result = api.convert(spec.prototxt, spec.caffemodel, first.path, step, clock)
     written = [first.path] if result.written else []
     if result.written and result.exit_code == EXIT_OK:
         for out in rest:
             more = replace(options, verify=False, format=out.format, split_scale=out.split_scale)
-            api.convert(spec.prototxt, spec.caffemodel, out.path, more)
+            api.convert(spec.prototxt, spec.caffemodel, out.path, more, clock)
             written.append(out.path)
     report = result.report
     entry = manifest.model_entry(
@@ -100,6 +103,7 @@ def _convert(spec: ModelSpec) -> ModelOutcome:
         outputs=tuple(written),
         report=None if report is None else report.to_dict(),
         manifest=entry,
+        timing=clock.record(),
     )
 
 

@@ -1,17 +1,24 @@
 """``convert-all`` in worker processes (:mod:`caffe2keras.convert_all.pool`): what each worker
-does once (quiet TensorFlow, import Keras and the converter) and between models (Keras state
-cleared, freed memory returned), and what is left of a model whose worker died (its temporary
-files, removed)."""
+does once (quiet TensorFlow, its thread pools sized, import Keras and the converter) and between
+models (Keras state cleared, freed memory returned), the order the models are taken in (longest
+first: :mod:`caffe2keras.convert_all.schedule`), and what is left of a model whose worker died
+(its temporary files, removed).
+
+Threads: each worker's TensorFlow intra- and inter-op pools and numpy's BLAS get the usable cores
+divided by the workers (at least 1; ``BatchOptions.threads`` overrides). By default each pool
+has one thread per core, so N workers on N cores would run N times too many threads, which
+spin against each other in the eager verification walk's thousands of small ops."""
 
 from __future__ import annotations
 
-import gc
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
+from caffe2keras.convert_all import schedule
 from caffe2keras.convert_all.config import ModelSpec
 from caffe2keras.convert_all.pool import Death, PoolOptions, Tasks, run_pool
 
@@ -26,21 +33,79 @@ class BatchOptions:
     jobs: int = 1
     process_per_model: bool = False
     max_rss_growth: int | None = 1 << 30  # bytes; see pool.PoolOptions
+    threads: int | None = None  # per worker; None: the usable cores / jobs, at least 1
 
 
-def init_quiet() -> None:
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity mask, else the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def worker_threads(options: BatchOptions, workers: int) -> int:
+    """TensorFlow and BLAS threads per worker: ``threads``, else the cores shared out."""
+    if options.threads is not None:
+        return options.threads
+    return max(1, usable_cores() // max(1, workers))
+
+
+def init_quiet(threads: int | None = None) -> None:
     """Worker start-up when the parent filters TensorFlow's start-up noise: the same here."""
     from caffe2keras.runtime import quiet
 
     quiet.install()
-    init()
+    init(threads)
 
 
-def init() -> None:
-    """Worker start-up: TensorFlow, Keras and the converter imported once, before any model."""
+# Kept for the worker's life: threadpoolctl restores the BLAS threads when it is collected.
+_blas_limit: list[object] = []
+
+
+_THREAD_VARIABLES = (
+    "TF_NUM_INTRAOP_THREADS",  # read by TensorFlow's runtime when it creates its pools
+    "TF_NUM_INTEROP_THREADS",
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",  # read when numpy's BLAS loads
+)
+
+
+def _limit_loaded(threads: int) -> None:
+    """The same through the libraries' own calls, once loaded: TensorFlow's (which also makes
+    the sizes visible to its getters; refused once its runtime started) and numpy's BLAS
+    (verification still uses one thread)."""
+    import keras
+    from threadpoolctl import threadpool_limits
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(threads)
+        except RuntimeError:
+            pass  # already running: the environment variables were read, or nothing can be
+    _blas_limit.append(threadpool_limits(limits=threads, user_api="blas"))
+
+
+def init(threads: int | None = None) -> None:
+    """Worker start-up: TensorFlow, Keras and the converter imported once, before any model,
+    with ``threads`` threads per pool (None: the libraries' defaults, one per core)."""
+    import time
+
+    start = time.time()
+    if threads is not None:
+        os.environ.update({name: str(threads) for name in _THREAD_VARIABLES})
     import keras  # noqa: F401
 
     import caffe2keras.api  # noqa: F401
+
+    if threads is not None:
+        _limit_loaded(threads)
+    from caffe2keras.convert_all import timeline
+
+    timeline.mark_start_up(start, time.time())
 
 
 def reset() -> None:
@@ -49,8 +114,7 @@ def reset() -> None:
     RSS says what it still holds (the memory policy reads it)."""
     import keras
 
-    keras.backend.clear_session()
-    gc.collect()
+    keras.backend.clear_session(free_memory=True)  # a garbage collection included
     try:
         import ctypes
 
@@ -79,10 +143,13 @@ def run_parallel(
     from caffe2keras.runtime import quiet
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # inherited by the spawned workers
-    tasks = Tasks(task=task, init=init_quiet if quiet.installed() else init, reset=reset)
+    jobs = min(options.jobs, len(specs))
+    start_up = partial(init_quiet if quiet.installed() else init, worker_threads(options, jobs))
+    tasks = Tasks(task=task, init=start_up, reset=reset)
     pool = PoolOptions(
-        jobs=min(options.jobs, len(specs)),
+        jobs=jobs,
         max_tasks=1 if options.process_per_model else None,
         max_rss_growth=options.max_rss_growth,
     )
-    return run_pool(specs, tasks, pool, on_death=on_death, on_abandon=remove_partials)
+    order = schedule.longest_first(specs)
+    return run_pool(specs, tasks, pool, on_death, remove_partials, order)

@@ -24,6 +24,7 @@ OUTPUT_FILE_OPTIONS = {
     "report_html": "--report-html",
     "manifest": "--manifest",
     "manifest_path": "--manifest",
+    "timeline_path": "--timeline",
 }
 # Options whose values may be NAME=PATH.
 NAMED_OPTIONS = ("input_npy", "image")

@@ -64,3 +64,32 @@ def spec(name: str, prototxt: Path, caffemodel: Path, out: Path, outputs: list[s
         caffemodel=str(caffemodel),
         outputs=tuple(OutputSpec(str(out / o)) for o in outputs),
     )
+
+
+def wait_for_ctrl_c(item: str) -> str:
+    """Blocks until this worker gets SIGINT (which raises KeyboardInterrupt in it)."""
+    while True:
+        signal.pause()
+
+
+def threads_seen(item: str) -> tuple[str, int, int, int, list[int]]:
+    """TensorFlow's intra- and inter-op thread settings, its compute threads after a matrix
+    product, and numpy's BLAS thread counts, in this worker (for ``warm.init``'s limits)."""
+    import tensorflow as tf
+    from threadpoolctl import threadpool_info
+
+    x = tf.ones((256, 256))
+    tf.matmul(x, x).numpy()
+    tasks = Path("/proc/self/task")
+    compute = sum(1 for t in tasks.iterdir() if (t / "comm").read_text().strip() == "tf_Compute")
+    blas = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+    threading = tf.config.threading
+    intra = threading.get_intra_op_parallelism_threads()
+    return item, intra, threading.get_inter_op_parallelism_threads(), compute, blas
+
+
+def ctrl_c_to_my_group(item: str) -> int:
+    """Sends SIGINT to this worker's whole process group (as a terminal's Ctrl-C), then returns
+    the worker's pid."""
+    os.killpg(0, signal.SIGINT)
+    return os.getpid()

@@ -129,7 +129,8 @@ def test_a_model_that_kills_its_worker_fails_alone(tmp_path) -> None:
 
 
 SCRIPT = """
-import sys
+import signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as a terminal job, even in a bg one
 sys.path[:0] = {paths!r}
 from pathlib import Path
 from caffe2keras.cli.exits import run

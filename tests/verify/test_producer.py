@@ -17,7 +17,7 @@ from caffe2keras import api
 from caffe2keras.errors import ValidationError
 from caffe2keras.keras_model.model import build_model
 from caffe2keras.reference import executor
-from caffe2keras.verify import judge, reference_feed, stream
+from caffe2keras.verify import judge, reference_feed
 from caffe2keras.verify.compare import Tolerance
 from caffe2keras.verify.numeric_notes import WarningNotes
 from caffe2keras.verify.producer import THREAD_NAME, Ahead
