@@ -11,13 +11,14 @@ shows up as a mismatch instead of being shared.
 
 Speed: verification runs it twice per conversion (float64, and float32 to measure rounding noise),
 so every op the zoo uses is written as BLAS-sized or whole-array numpy, with Python loops only
-over kernel taps, groups of blocks or bottoms, never over pixels or channels:
+over kernel taps, samples, blocks or bottoms, never over pixels or channels:
 
-- Convolution: a sum over kernel taps of one GEMM per group, each on a zero-copy view of the
-  input padded once (and split into stride phases once): ``ops/taps.py`` explains the layout.
-  Fewer than 16 input channels per group (an RGB first layer, depthwise) take Caffe's own
-  im2col GEMM instead, on explicit columns built a block at a time from the same views.
-  1x1 stride-1 convolutions are one batched GEMM on the input itself.
+- Convolution: Caffe's own im2col GEMM per sample and group, a block of output rows at a time,
+  the block's columns stacked from strided views of the padded sample and the GEMM writing
+  straight into the output (``ops/columns.py``); with 16+ input channels per group and fewer
+  outputs, a sum over kernel taps of one GEMM per group on zero-copy views of the input padded
+  once (``ops/taps.py``), which is faster there. 1x1 convolutions without padding are one
+  batched GEMM on the (subsampled) input itself.
 - Pooling (MAX, AVE, test-time STOCHASTIC) folds each window tap by tap in Caffe's scan order
   over strided views of the padded input; Deconvolution is one GEMM then a strided add per tap;
   InnerProduct converts its weight a block of outputs at a time (never the whole matrix in

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from caffe2keras.families.pooling import PoolingParams
-from caffe2keras.reference.ops import taps
+from caffe2keras.reference.ops import columns
 
 from .helpers import conv_params, make_layer, run_layer
 
@@ -83,7 +83,7 @@ def test_convolution_chunked_columns_are_the_same(monkeypatch) -> None:
     w, b = RNG.standard_normal((o, c // group, *kernel)), RNG.standard_normal(o)
     layer = make_layer("Convolution", conv_params(o, kernel, stride, pad, dil, group), w, b)
     (whole,) = run_layer(layer, x)
-    monkeypatch.setattr(taps, "_CHUNK_ELEMENTS", 1)  # one output position per GEMM
+    monkeypatch.setattr(columns, "BLOCK_BYTES", 1)  # one output row per GEMM
     (chunked,) = run_layer(layer, x)
     np.testing.assert_allclose(chunked, whole, atol=1e-12)
 

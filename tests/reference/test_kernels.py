@@ -2,10 +2,11 @@
 from Caffe's C++ (``im2col.cpp`` + ``conv_layer.cpp``, ``col2im`` + ``deconv_layer.cpp``,
 ``pooling_layer.cpp``), over a seeded random grid of kernel, stride, pad, dilation and group.
 
-The grid covers each code path of ``reference/ops/taps.py`` (a GEMM per tap for >= 16 channels
-per group, explicit columns for fewer, depthwise, 1x1, strided phases, dilation, C++'s truncating
-division keeping a window that overhangs the padded input) and the pooling edge cases (ceil
-rounding, a last window starting in the padding or past the input).
+The grid covers each code path of ``reference/ops/conv.py``, ``columns.py`` and ``taps.py`` (a GEMM
+per tap for >= 16 channels per group and fewer outputs, Caffe's im2col columns for the rest:
+thin groups, depthwise, as many outputs as inputs; 1x1, strided phases, dilation, C++'s
+truncating division keeping a window that overhangs the padded input) and the pooling edge
+cases (ceil rounding, a last window starting in the padding or past the input).
 
 Bounds: float64 against the loops' float64 sums in another order, atol 1e-12 on order-one values
 (``tests/bounds.py``, audit: "float64 against float64 of the same sums in another order"); the
@@ -23,7 +24,7 @@ from bounds import assert_within, rel_linf, rounding_bound
 
 from caffe2keras.families.pooling import PoolingParams
 from caffe2keras.ir.shapes.geometry import c_div
-from caffe2keras.reference.ops import taps
+from caffe2keras.reference.ops import columns, conv, taps
 
 from .helpers import conv_params, make_layer, run_layer
 
@@ -146,14 +147,14 @@ FIXED_CONVS = [  # (C, O, H, W, kernel, stride, pad, dilation, group): 1x1 witho
 
 def _conv_grid(count: int, seed: int) -> list[tuple]:
     """:data:`FIXED_CONVS`, then random valid (C, O, H, W, kernel, stride, pad, dilation, group)
-    convolutions; channels per group drawn from 1 (depthwise), 2-15 (explicit columns) and 16+
-    (a GEMM per tap)."""
+    convolutions; channels per group drawn from 1 (depthwise), 2-15 (columns) and 16+ (a GEMM per
+    tap when there are fewer outputs per group, columns when there are as many or more)."""
     rng = np.random.default_rng(seed)
     cases: list[tuple] = list(FIXED_CONVS)
     while len(cases) < count:
         group = int(rng.choice([1, 1, 2, 3]))
         cg = int(rng.choice([1, 2, 3, 5, 16, 17]))
-        og = int(rng.integers(1, 4))
+        og = int(rng.choice([1, 2, 3, 3, 17]))
         kernel = tuple(int(v) for v in rng.integers(1, 5, 2))
         stride = tuple(int(v) for v in rng.integers(1, 4, 2))
         pad = tuple(int(v) for v in rng.integers(0, 3, 2))
@@ -191,14 +192,14 @@ def test_convolution_matches_caffe_im2col_loops(case) -> None:
 
 @pytest.mark.parametrize("case", _conv_grid(4, seed=16))
 def test_convolution_blocks_change_nothing(case, monkeypatch) -> None:
-    """One output position per block (per-tap sums and explicit columns alike): same result."""
+    """One output position per per-tap block, one output row per column block: same result."""
     c, o, h, w, kernel, stride, pad, dil, group = case
     rng = np.random.default_rng(3)
     x = rng.standard_normal((2, c, h, w))
     weight, bias = rng.standard_normal((o, c // group, *kernel)), rng.standard_normal(o)
     layer = make_layer("Convolution", conv_params(o, kernel, stride, pad, dil, group), weight, bias)
     (whole,) = run_layer(layer, x)
-    monkeypatch.setattr(taps, "_CHUNK_ELEMENTS", 1)
+    monkeypatch.setattr(columns, "BLOCK_BYTES", 1)
     monkeypatch.setattr(taps, "_BLOCK_BYTES", 1)
     monkeypatch.setattr(taps, "_MIN_BLOCK", 1)
     (blocked,) = run_layer(layer, x)
@@ -206,19 +207,24 @@ def test_convolution_blocks_change_nothing(case, monkeypatch) -> None:
 
 
 def test_every_convolution_path_is_drawn() -> None:
-    """The grid reaches each path of ``taps.conv_by_taps`` and the overhang case."""
+    """The grid reaches each path of ``conv.convolution`` and the overhang case."""
     drawn = set()
-    for c, _o, h, w, kernel, stride, pad, dil, group in _conv_grid(60, seed=15):
-        cg, taps_ = c // group, kernel[0] * kernel[1]
-        drawn.add("per-tap" if cg >= taps.TAP_MIN_CHANNELS and taps_ > 1 else "")
-        drawn.add("columns" if 1 < cg < taps.TAP_MIN_CHANNELS and taps_ > 1 else "")
+    for c, o, h, w, kernel, stride, pad, dil, group in _conv_grid(60, seed=15):
+        cg, og, taps_ = c // group, o // group, kernel[0] * kernel[1]
+        direct = taps_ == 1 and pad == (0, 0)
+        drawn.add("per-tap" if conv._by_taps(cg, og) and not direct else "")
+        drawn.add("columns" if 1 < cg < conv.TAP_MIN_CHANNELS and taps_ > 1 else "")
+        wide = cg >= conv.TAP_MIN_CHANNELS and not conv._by_taps(cg, og)
+        drawn.add("wide columns" if wide and taps_ > 1 and group > 1 else "")
+        drawn.add("1x1 padded" if taps_ == 1 and pad != (0, 0) else "")
         drawn.add("depthwise" if cg == 1 and taps_ > 1 else "")
         drawn.add("strided" if stride != (1, 1) else "")
         drawn.add("dilated" if dil != (1, 1) else "")
         drawn.add("1x1 strided" if taps_ == 1 and pad == (0, 0) and stride != (1, 1) else "")
         extent = [(dil[a] * (kernel[a] - 1) + 1) for a in (0, 1)]
         drawn.add("overhang" if any(extent[a] > (h, w)[a] + 2 * pad[a] for a in (0, 1)) else "")
-    paths = {"per-tap", "columns", "depthwise", "strided", "dilated", "overhang", "1x1 strided"}
+    paths = {"per-tap", "columns", "wide columns", "depthwise", "strided", "dilated", "overhang"}
+    paths |= {"1x1 strided", "1x1 padded"}
     assert drawn >= paths
 
 

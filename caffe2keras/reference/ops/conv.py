@@ -12,11 +12,24 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from caffe2keras.ir.graph import Layer
 from caffe2keras.ir.shapes.geometry import conv_out, deconv_out
+from caffe2keras.reference.ops.columns import conv_by_columns
 from caffe2keras.reference.ops.common import blob, need_4d, stored_blob
 from caffe2keras.reference.ops.taps import conv_by_taps
 from caffe2keras.reference.registry import reference_op
 
 Pair = tuple[int, int]
+TAP_MIN_CHANNELS = 16
+"""Input channels per group from which a convolution with fewer outputs than inputs per group
+sums one GEMM per kernel tap (``ops/taps.py``) instead of Caffe's im2col GEMM
+(``ops/columns.py``): there stacking the columns costs more than the partial sums (DenseNet's
+128 -> 32 3x3 convolutions, ``benchmarks/README.md``). Thin groups always take Caffe's columns,
+whose float32 sums are BLAS fused-multiply-add dot products like Caffe's (a product and a
+separate rounded addition per tap moved MobileNet-SSD's float32 detections off their golden)."""
+
+
+def _by_taps(cg: int, og: int) -> bool:
+    """Whether a convolution with ``cg`` input and ``og`` output channels per group sums taps."""
+    return cg >= TAP_MIN_CHANNELS and og < cg
 
 
 def im2col_view(
@@ -48,8 +61,11 @@ def _add_bias(layer: Layer, y: np.ndarray, dtype: np.dtype) -> np.ndarray:
 @reference_op("Convolution")
 def convolution(layer: Layer, inputs: list[np.ndarray], dtype: np.dtype) -> list[np.ndarray]:
     """``conv_layer.cpp``: per sample and group, weights (Og, Cg*KH*KW) times the im2col columns
-    (Cg*KH*KW, OH*OW), plus the bias; computed as a sum of GEMMs over kernel taps on views of
-    the padded input (:func:`~caffe2keras.reference.ops.taps.conv_by_taps`)."""
+    (Cg*KH*KW, OH*OW), plus the bias: as Caffe, a block of output rows at a time
+    (:func:`~caffe2keras.reference.ops.columns.conv_by_columns`), or as a sum of GEMMs over
+    kernel taps on views of the padded input (:func:`~caffe2keras.reference.ops.taps.conv_by_taps`)
+    where that is faster (:data:`TAP_MIN_CHANNELS`); a 1x1 kernel without padding is one GEMM
+    on the (subsampled) input."""
     x = inputs[0]
     need_4d(layer, x)
     p = layer.params
@@ -64,7 +80,8 @@ def convolution(layer: Layer, inputs: list[np.ndarray], dtype: np.dtype) -> list
         y = np.matmul(wmat, x.reshape(n, g, c // g, oh * ow))
         return [_add_bias(layer, y.reshape(n, p.num_output, oh, ow), dtype)]
     weight = stored_blob(layer, 0)
-    y = conv_by_taps(x, weight, p.kernel, p.stride, p.pad, p.dilation, g, (oh, ow), dtype)
+    conv = conv_by_taps if _by_taps(c // g, og) else conv_by_columns
+    y = conv(x, weight, p.kernel, p.stride, p.pad, p.dilation, g, (oh, ow), dtype)
     return [_add_bias(layer, y, dtype)]
 
 

@@ -16,11 +16,9 @@ outside the image. The same sum, split by kernel tap (i, j), is a sum of GEMMs (
   length). The outputs with ``ow >= OW`` read the next row's first values: they are computed
   and dropped (Wq - OW = (KW - 1) * dw // sw columns per row).
 
-Few input channels per group (``Cg < TAP_MIN_CHANNELS``: an RGB first layer, a depthwise
-convolution) make thin products whose float32 sums would differ in kind from Caffe's (a product
-and a separate rounded addition per tap instead of BLAS' fused multiply-adds): there the taps'
-views are stacked into explicit columns in Caffe's row order (channel, tap row, tap column), a
-block of output positions at a time, and multiplied once per group, as Caffe's im2col GEMM.
+Used where it beats Caffe's own im2col GEMM (``ops/columns.py``): many input channels per group
+and fewer outputs (DenseNet's 3x3 convolutions, 128 -> 32 channels), where stacking columns
+costs more than the per-tap partial sums (``reference/ops/conv.py`` chooses).
 """
 
 from __future__ import annotations
@@ -30,9 +28,6 @@ from dataclasses import dataclass
 import numpy as np
 
 Pair = tuple[int, int]
-TAP_MIN_CHANNELS = 16
-"""Input channels per group from which each tap is its own GEMM (below: explicit columns)."""
-_CHUNK_ELEMENTS = 1 << 23  # cap on one explicit column block (64 MB in float64)
 _BLOCK_BYTES = 1 << 21  # partial sums of a block of outputs (2 MiB: within a core's cache)
 _MIN_BLOCK = 1024  # outputs per block at least (thinner products lose BLAS efficiency)
 
@@ -81,8 +76,7 @@ def tap_grid(
 
 def _sum_of_taps(grid: TapGrid, wt: np.ndarray, y: np.ndarray) -> None:
     """y (G, Og, L) = sum over taps of wt[i, j] (G, Og, Cg) @ tap (G, Cg, L): one GEMM per tap
-    and group (a 1x1 kernel with one input channel per group: a broadcast product), a block of
-    outputs at a time so that the partial sums stay in cache."""
+    and group, a block of outputs at a time so that the partial sums stay in cache."""
     kh, kw, g, og, cg = wt.shape
     step = max(_MIN_BLOCK, _BLOCK_BYTES // (g * og * y.itemsize))
     part = np.empty((g, og, min(step, grid.span)), dtype=y.dtype)
@@ -93,30 +87,9 @@ def _sum_of_taps(grid: TapGrid, wt: np.ndarray, y: np.ndarray) -> None:
         block, scratch = y[..., start:stop], part[..., : stop - start]
         for t, view in enumerate(views):
             target = block if t == 0 else scratch
-            if cg == 1:
-                np.multiply(taps[t], view[..., start:stop], out=target)
-            else:
-                np.matmul(taps[t], view[..., start:stop], out=target)
+            np.matmul(taps[t], view[..., start:stop], out=target)
             if t:
                 block += scratch
-
-
-def _columns(grid: TapGrid, weight: np.ndarray, y: np.ndarray) -> None:
-    """y (G, Og, L) = W (G, Og, Cg*KH*KW) @ columns (G, Cg*KH*KW, L): Caffe's im2col GEMM, rows
-    in its order (channel, tap row, tap column), stacked from the taps' views a block of
-    outputs at a time. ``weight`` is Caffe's (O, Cg, KH, KW) in ``y``'s dtype."""
-    o, cg, kh, kw = weight.shape
-    g, og = y.shape[:2]
-    wmat = weight.reshape(g, og, cg * kh * kw)
-    step = max(1, _CHUNK_ELEMENTS // (kh * kw * cg * g))
-    cols = np.empty((g, cg, kh, kw, min(step, grid.span)), dtype=y.dtype)
-    for start in range(0, grid.span, step):
-        stop = min(start + step, grid.span)
-        block = cols[..., : stop - start]
-        for i in range(kh):
-            for j in range(kw):
-                block[:, :, i, j] = grid.tap(i, j)[:, start:stop].reshape(g, cg, -1)
-        np.matmul(wmat, block.reshape(g, cg * kh * kw, -1), out=y[..., start:stop])
 
 
 def conv_by_taps(
@@ -138,12 +111,9 @@ def conv_by_taps(
     grid = tap_grid(x, kernel, stride, pad, dilation, out, dtype)
     wide = np.empty((group, og, n * grid.rows * grid.cols), dtype=dtype)
     y = wide[..., : grid.span]
-    if cg >= TAP_MIN_CHANNELS or kh * kw == 1:
-        wt = np.empty((kh, kw, group, og, cg), dtype=dtype)  # per tap: (G, Og, Cg)
-        wt[...] = np.asarray(weight).reshape(group, og, cg, kh, kw).transpose(3, 4, 0, 1, 2)
-        _sum_of_taps(grid, wt, y)
-    else:
-        _columns(grid, np.asarray(weight, dtype=dtype), y)
+    wt = np.empty((kh, kw, group, og, cg), dtype=dtype)  # per tap: (G, Og, Cg)
+    wt[...] = np.asarray(weight).reshape(group, og, cg, kh, kw).transpose(3, 4, 0, 1, 2)
+    _sum_of_taps(grid, wt, y)
     rows, cols = grid.rows, grid.cols
     del grid, y
     shaped = wide.reshape(o, n, rows, cols)[:, :, : out[0], : out[1]]
