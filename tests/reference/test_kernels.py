@@ -228,6 +228,29 @@ def test_every_convolution_path_is_drawn() -> None:
     assert drawn >= paths
 
 
+EDGE_CONVS = [  # (C, O, H, W, kernel, stride, pad, dilation, group), with one-row column blocks
+    (3, 2, 1, 3, (1, 1), (1, 1), (2, 2), (1, 1), 1),  # padded 1x1: rows of padding only
+    (17, 18, 2, 5, (3, 2), (2, 1), (2, 1), (2, 1), 1),  # blocks starting in the padding
+    (4, 4, 3, 3, (3, 3), (3, 3), (2, 0), (1, 2), 4),  # depthwise, overhanging last window
+]
+
+
+@pytest.mark.parametrize("case", EDGE_CONVS)
+@pytest.mark.parametrize("block_bytes", [1, columns.BLOCK_BYTES])
+def test_column_blocks_at_the_borders(case, block_bytes, monkeypatch) -> None:
+    """Caffe's columns a block of rows at a time (each block pads its own input rows) against
+    the ``im2col.cpp`` loops, where blocks read only padding, start in it or overhang it."""
+    c, o, h, w, kernel, stride, pad, dil, group = case
+    assert not conv._by_taps(c // group, o // group)
+    monkeypatch.setattr(columns, "BLOCK_BYTES", block_bytes)
+    rng = np.random.default_rng(zlib.crc32(repr(case).encode()))
+    x = rng.standard_normal((2, c, h, w))
+    weight = rng.standard_normal((o, c // group, *kernel))
+    bias = rng.standard_normal(o)
+    layer = make_layer("Convolution", conv_params(o, kernel, stride, pad, dil, group), weight, bias)
+    _check_both_dtypes(layer, x, conv_cpp(x, weight, bias, kernel, stride, pad, dil, group))
+
+
 @pytest.mark.parametrize("case", _conv_grid(24, seed=17))
 def test_deconvolution_matches_caffe_col2im_loops(case) -> None:
     c, o, h, w, kernel, stride, pad, dil, group = case
