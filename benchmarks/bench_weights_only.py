@@ -4,18 +4,26 @@
 Two measurements, every case a fresh interpreter, cases alternating round by round so a busy
 machine slows them alike:
 
-  weights   VGG-16 (553 MB) ``convert -o x.weights.h5 --no-verify -v`` of this checkout and of
-            ``--old DIR`` (another checkout, put first on ``PYTHONPATH``), beside ``import
-            keras`` and the baseline (read + np.frombuffer + h5py write of the same blobs,
-            ``bench_convert.baseline``). Bound: (convert - import keras) / baseline <= 2.
+  weights   VGG-16 (553 MB) ``caffe2keras convert -o x.weights.h5 --no-verify -v`` of this
+            checkout (``new``) and of ``--old DIR`` (another checkout, put first on
+            ``PYTHONPATH``), beside ``import keras`` and the baseline (read + np.frombuffer + h5py
+            write of the same blobs, ``bench_convert.baseline``). Bound: (convert - import keras)
+            / baseline <= 2, wall seconds on a quiet machine.
   build     ``build_model`` of DenseNet-121 and ResNet-152 (zoo prototxts, weights from
             ``bench_convert_all.caffemodel``), built twice in one process: the second build is
             the one ``convert-all``'s warm workers pay per model.
 
-Per case: median wall seconds, median CPU seconds (user + system of the child, all threads,
-from ``wait4``: less sensitive to other jobs than wall time) and the largest peak RSS (VmHWM).
+Each weights case runs under a small probe (``python -c PROBE``: no import of its own before the
+measured code) that stamps the clock when the script starts, after the measured import, and in
+the last atexit handler (registered first, so it runs last); the parent stamps the launch and
+the exit. So each process's wall time splits into interpreter (launch -> the script runs),
+import (of ``caffe2keras.cli``, of ``keras``, or of the baseline's module), the work (``-v``
+steps for convert, the rest as "other"), and teardown (the last atexit handler -> the process
+gone: the interpreter's finalization). Per case: median and
+range (min-max) of wall, CPU seconds (user + system of the child, all threads) and each part;
+the ratio is given per round (paired cases) and from the medians, with and without teardown.
 
-    python benchmarks/bench_weights_only.py --old /tmp/before [--rounds 3] [--skip-build]
+    python benchmarks/bench_weights_only.py --old /tmp/before [--rounds 5] [--skip-build]
         [--vgg16 FILE.caffemodel]
 """
 
@@ -24,6 +32,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -35,28 +45,43 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_convert import _report_peak_at_exit, baseline  # noqa: E402
-from machine import describe  # noqa: E402
-
 REPO = HERE.parent
 ZOO = REPO.parent / "shared" / "golden" / "zoo"
 BUILD_NETS = ("densenet121", "resnet152")
 STEP_NAMES = ("read", "keras", "build", "write")
+CASES = ("baseline", "keras", "new", "old")
+
+# The measured process: stamps on stderr, nothing imported before the measured code but time.
+PROBE = r"""
+import atexit, sys, time
+def _stamp(what):
+    sys.stderr.write(f"\nPROBE {what} {time.time():.6f}\n"); sys.stderr.flush()
+_stamp("start")
+atexit.register(_stamp, "atexit")  # registered first: runs last
+mode, args = sys.argv[1], sys.argv[2:]
+if mode == "cli":
+    from caffe2keras.cli import main
+    _stamp("imported")
+    sys.argv = ["caffe2keras", *args]
+    main()
+elif mode == "keras":
+    import keras
+    _stamp("imported")
+else:
+    sys.path.insert(0, args[0])
+    from bench_convert import baseline
+    from pathlib import Path
+    _stamp("imported")
+    baseline(Path(args[1]), Path(args[2]))
+"""
 
 
 def worker(mode: str, args: list[str], peak_file: str) -> int:
-    """One measured case in this process."""
-    _report_peak_at_exit(peak_file)
-    if mode == "cli":
-        from caffe2keras.cli import main
+    """One measured build case in this process."""
+    from bench_convert import _report_peak_at_exit
 
-        sys.argv = ["caffe2keras", *args]
-        return main()
-    if mode == "keras":
-        import keras  # noqa: F401
-    elif mode == "baseline":
-        baseline(Path(args[0]), Path(args[1]))
-    elif mode == "build":
+    _report_peak_at_exit(peak_file)
+    if mode == "build":
         print(json.dumps(build_twice(args[0], args[1])))
     return 0
 
@@ -80,23 +105,30 @@ def build_twice(proto: str, model: str) -> dict[str, float]:
 
 
 def run(mode: str, args: list[str], tmp: Path, old: Path | None) -> dict[str, Any]:
-    """One case in a fresh interpreter (``old``: that checkout's package first on the path)."""
+    """One build case in a fresh interpreter (``old``: that checkout's package first on the
+    path)."""
     peak = tmp / "peak.txt"
     peak.unlink(missing_ok=True)
+    cmd = [sys.executable, str(Path(__file__)), "--worker", mode, str(peak), "--", *args]
+    result = _spawn(cmd, tmp, old)
+    result["rss"] = float(peak.read_text()) if peak.exists() else float("nan")
+    return result
+
+
+def _spawn(cmd: list[str], tmp: Path, old: Path | None) -> dict[str, Any]:
+    """Run ``cmd``: its wall and CPU seconds, output, exit code and the launch/exit clocks."""
     env = dict(os.environ)
     if old is not None:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(old), env.get("PYTHONPATH")]))
-    cmd = [sys.executable, str(Path(__file__)), "--worker", mode, str(peak), "--", *args]
     before = _children_cpu()
-    start = time.perf_counter()
+    launch, start = time.time(), time.perf_counter()
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp
     )
     out, err = proc.communicate()
-    wall = time.perf_counter() - start
+    wall, end = time.perf_counter() - start, time.time()
     result: dict[str, Any] = {"wall": wall, "code": proc.returncode, "out": out, "err": err}
-    result["cpu"] = _children_cpu() - before  # the one child that ran since
-    result["rss"] = float(peak.read_text()) if peak.exists() else float("nan")
+    result.update(cpu=_children_cpu() - before, launch=launch, end=end)  # the one child since
     if proc.returncode != 0:
         print(err[-2000:], file=sys.stderr)
     return result
@@ -104,32 +136,50 @@ def run(mode: str, args: list[str], tmp: Path, old: Path | None) -> dict[str, An
 
 def _children_cpu() -> float:
     """CPU seconds (user + system) of every child reaped so far."""
-    import resource
-
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
 
 
 def steps(text: str) -> dict[str, float]:
     """The step times ``convert -v`` prints ("write: 1.23 s")."""
-    import re
-
     found = re.findall(rf"^({'|'.join(STEP_NAMES)}): ([0-9.]+) s", text, re.M)
     return {k: float(v) for k, v in found}
 
 
+def probed(mode: str, args: list[str], tmp: Path, old: Path | None) -> dict[str, float]:
+    """One weights case under the probe, split into its parts (seconds)."""
+    r = _spawn([sys.executable, "-c", PROBE, mode, *args], tmp, old)
+    if r["code"] != 0:
+        raise SystemExit(f"{mode} failed with exit code {r['code']}")
+    stamps = dict((k, float(v)) for k, v in re.findall(r"^PROBE (\w+) ([0-9.]+)$", r["err"], re.M))
+    parts = {"wall": r["wall"], "cpu": r["cpu"]}
+    parts["interpreter"] = stamps["start"] - r["launch"]
+    parts["import"] = stamps["imported"] - stamps["start"]  # caffe2keras.cli, keras, h5py
+    parts["teardown"] = r["end"] - stamps["atexit"]
+    parts["work"] = stamps["atexit"] - stamps["imported"]  # to the last atexit handler
+    parts["wall_to_atexit"] = r["wall"] - parts["teardown"]
+    found = steps(r["err"])
+    parts.update(found)
+    if found:
+        parts["other"] = parts["work"] - sum(found.values())
+    return parts
+
+
 def measure_weights(model: Path, tmp: Path, old: Path | None, rounds: int) -> dict[str, list]:
+    """Every case once per round, in the order of ``CASES``."""
     proto = HERE / "vgg16_deploy.prototxt"
-    cases: dict[str, list] = {"baseline": [], "keras": [], "new": [], "old": []}
+    cases: dict[str, list] = {name: [] for name in CASES}
     for _ in range(rounds):
-        cases["baseline"].append(run("baseline", [str(model), str(tmp / "b.h5")], tmp, None))
-        cases["keras"].append(run("keras", [], tmp, None))
+        cases["baseline"].append(
+            probed("baseline", [str(HERE), str(model), str(tmp / "b.h5")], tmp, None)
+        )
+        cases["keras"].append(probed("keras", [], tmp, None))
         for name, where in (("new", None), ("old", old)):
             if name == "old" and old is None:
                 continue
             out = tmp / f"{name}.weights.h5"
             cmd = ["convert", str(proto), str(model), "-o", str(out), "--no-verify", "-v"]
-            cases[name].append(run("cli", cmd, tmp, where))
+            cases[name].append(probed("cli", cmd, tmp, where))
             out.unlink(missing_ok=True)
         (tmp / "b.h5").unlink(missing_ok=True)
     return {k: v for k, v in cases.items() if v}
@@ -155,28 +205,51 @@ def med(rows: list[dict], key: str) -> float:
     return statistics.median(float(r[key]) for r in rows)
 
 
+PARTS = ("wall", "cpu", "interpreter", "import", "work", *STEP_NAMES, "other", "teardown")
+
+
+def _cell(rows: list[dict], key: str) -> str:
+    values = [r[key] for r in rows if key in r]
+    if not values:
+        return ""
+    return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
+
+
+def _ratios(cases: dict[str, list], name: str, part: str) -> str:
+    """(case - import keras) / baseline of ``part``: per round (median, range), and of medians."""
+    rows, keras, base = cases[name], cases["keras"], cases["baseline"]
+    per = [(r[part] - k[part]) / b["wall"] for r, k, b in zip(rows, keras, base)]
+    of_medians = (med(rows, part) - med(keras, part)) / med(base, "wall")
+    fastest = [min(r[part] for r in case) for case in (rows, keras)]  # the least disturbed run
+    of_minima = (fastest[0] - fastest[1]) / min(b["wall"] for b in base)
+    return (
+        f"{of_medians:.2f} from the medians, {of_minima:.2f} from the minima; per round "
+        f"{statistics.median(per):.2f} ({min(per):.2f}-{max(per):.2f})"
+    )
+
+
 def weights_table(cases: dict[str, list]) -> str:
     lines = [
-        "| case | wall s (median) | CPU s (median) | peak RSS MiB (max) | steps (median s) |",
-        "|---|---:|---:|---:|---|",
+        "Seconds, median (min-max) of the rounds; CPU: user + system of the process.",
+        "",
+        "| part | " + " | ".join(cases) + " |",
+        "|---|" + "---:|" * len(cases),
     ]
-    for name, rows in cases.items():
-        found = [steps(r["err"] + r["out"]) for r in rows]
-        keys = [k for k in STEP_NAMES if all(k in f for f in found)]
-        text = ", ".join(f"{k} {statistics.median(f[k] for f in found):.2f}" for k in keys)
-        rss = max(float(r["rss"]) for r in rows) / 2**20
-        wall, cpu = med(rows, "wall"), med(rows, "cpu")
-        lines.append(f"| {name} | {wall:.2f} | {cpu:.2f} | {rss:.0f} | {text} |")
-    base, keras = med(cases["baseline"], "wall"), med(cases["keras"], "wall")
-    base_cpu, keras_cpu = med(cases["baseline"], "cpu"), med(cases["keras"], "cpu")
+    for part in PARTS:
+        lines.append(
+            f"| {part} | " + " | ".join(_cell(rows, part) for rows in cases.values()) + " |"
+        )
     lines.append("")
     for name in ("new", "old"):
         if name in cases:
-            wall = (med(cases[name], "wall") - keras) / base
-            cpu = (med(cases[name], "cpu") - keras_cpu) / base_cpu
+            wall = _ratios(cases, name, "wall")
+            work = _ratios(cases, name, "wall_to_atexit")
+            cpu = (med(cases[name], "cpu") - med(cases["keras"], "cpu")) / med(
+                cases["baseline"], "cpu"
+            )
             lines.append(
-                f"- {name}: (convert - import keras) / baseline = {wall:.2f} wall, {cpu:.2f} CPU "
-                "(bound: 2)"
+                f"- {name}: (convert - import keras) / baseline = {wall} (bound: 2); without "
+                f"either process's teardown: {work}; CPU seconds: {cpu:.2f}"
             )
     return "\n".join(lines)
 
@@ -207,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.worker:
         return worker(args.worker[0], args.args, args.worker[1])
+    from machine import describe
+
     print(describe(), "\n", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-wonly-") as folder:
         tmp = Path(folder)

@@ -1,10 +1,17 @@
 """The one place where errors become messages and exit codes, and Ctrl-C becomes exit 130.
 
 Every command runs its work through :func:`run`. Nothing here imports TensorFlow or Keras.
+
+A command's process also ends without the interpreter's last garbage collections
+(:func:`freeze_at_exit`): with TensorFlow and Keras loaded, Python's finalization spent 1-2 s
+tracing their ~400,000 objects for cycles after the output was already written.
 """
 
 from __future__ import annotations
 
+import atexit
+import functools
+import gc
 import os
 import signal
 import sys
@@ -81,10 +88,28 @@ def _out_of_memory(exc: BaseException) -> bool:
     return isinstance(exc, MemoryError) or type(exc).__name__ == "ResourceExhaustedError"
 
 
+@functools.cache  # once per process
+def freeze_at_exit() -> None:
+    """At interpreter exit, move every object still alive out of the garbage collector's sight
+    (``gc.freeze``) before Python's finalization runs its collections.
+
+    Those collections trace every live object for cycles to free memory the process is about to
+    give back anyway; with TensorFlow and Keras loaded that is most of the exit's time. Nothing
+    else changes: the handler runs after the atexit handlers registered later (TensorFlow's,
+    h5py's, ``weakref.finalize``), and before those registered earlier; every one still runs,
+    standard streams are still flushed, modules are still torn down and objects freed by their
+    reference counts. Only objects kept alive by a reference cycle alone at exit are not
+    finalized, which Python never promised (and every output was closed and renamed by then).
+    Registered by the CLI only: a library caller's process is its own.
+    """
+    atexit.register(gc.freeze)
+
+
 def run(fn: Callable[[], int], debug: bool) -> None:
     """Call ``fn``; our errors become one clear line and their exit code."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up chatter
     quiet.install()  # and what it logs before reading that (absl, oneDNN)
+    freeze_at_exit()
     with _sigint_seen():
         _call(fn, debug)
 
