@@ -13,6 +13,16 @@ overrides ``__call__``, holds sublayers whose call context would differ, is quan
 rematerialized, has another context argument or a non-None mask default, a non-Layer operation)
 runs through ``__call__`` as before. ``tests/verify/test_walk.py`` compares every blob of both
 paths with the model's own outputs on nets of every layer family the builders emit.
+
+A direct node of a class in :data:`READS_ONLY` (stock Keras layers whose ``call`` only reads its
+variables, through ops) also runs with its variables already read: for the duration of its
+``call``, the instance attributes that hold the layer's own variables hold their current values
+(``variable.value.value()``: the same ``ReadVariableOp`` the layer's ops would run) and are put
+back before the node's outputs are used. The same ops then run on those tensors (TensorFlow's fast
+path instead of converting a ``KerasVariable`` per use: ~10% of DenseNet-121's walk CPU,
+benchmarks/README.md, "Keras walk, round 2"). Writing the layer's ``__dict__`` bypasses Keras'
+attribute tracking on purpose (nothing is tracked or untracked); the attributes are restored in a
+``finally`` with no yield in between.
 """
 
 from __future__ import annotations
@@ -21,6 +31,19 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 Runner = Callable[[Mapping[int, Any]], list[Any]]
+
+# Stock Keras classes whose ``call`` only reads its variables through ops (``ops.conv``,
+# ``ops.matmul``, ``ops.cast``, ``ops.reshape``, arithmetic), reviewed against Keras 3.15: every
+# class the builders emit with variables. Exact types, not subclasses, and only with Keras' own
+# ``call`` (a replaced one may assign, e.g. a BatchNormalization run in training mode).
+READS_ONLY = (
+    "BatchNormalization",
+    "Conv2D",
+    "Conv2DTranspose",
+    "Dense",
+    "DepthwiseConv2D",
+    "PReLU",
+)
 
 
 def graph_allows_direct(model: Any, nodes: list[Any]) -> bool:
@@ -73,7 +96,11 @@ def runner(node: Any, direct: bool) -> Runner:
         op, "_call_has_training_arg", False
     ):
         kwargs["training"] = False
-    fn = op.call if direct and direct_ok(node) else op
+    direct = direct and direct_ok(node)
+    fn = op.call if direct else op
+    slots = variable_slots(op) if direct else {}
+    if slots:
+        fn = _with_read_variables(op, fn, slots)
     single = node.arguments._single_positional_tensor
     multi = len(node.outputs) != 1
 
@@ -91,3 +118,39 @@ def runner(node: Any, direct: bool) -> Runner:
         return flat(fn(*args, **{**more, **kwargs}))
 
     return run
+
+
+def variable_slots(layer: Any) -> dict[str, Any]:
+    """The instance attributes of ``layer`` that hold its own variables (name -> variable), when
+    its class is one of :data:`READS_ONLY`; else nothing."""
+    import keras
+
+    if not any(type(layer) is getattr(keras.layers, name, None) for name in READS_ONLY):
+        return {}
+    if not getattr(type(layer).call, "__module__", "").startswith("keras."):
+        return {}  # its call replaced (e.g. a test's mutation): it may do more than read
+    own = {id(v) for v in layer.variables}
+    return {k: v for k, v in vars(layer).items() if id(v) in own}
+
+
+def _read(variable: Any) -> Any:
+    """The variable's current value as a tensor: the backend variable's own read
+    (``tf.Variable.value()``), else Keras' conversion."""
+    import keras
+
+    read = getattr(variable.value, "value", None)
+    return read() if callable(read) else keras.ops.convert_to_tensor(variable)
+
+
+def _with_read_variables(layer: Any, fn: Callable[..., Any], slots: dict[str, Any]) -> Any:
+    """``fn`` run with ``slots``' attributes of ``layer`` holding their variables' values."""
+    attributes = vars(layer)
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        attributes.update({k: _read(v) for k, v in slots.items()})
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            attributes.update(slots)
+
+    return call
