@@ -23,12 +23,14 @@ and of each child's own CPU seconds. Before the rounds both walks' values are ch
 bit-identical (a digest of every blob, in order). ``--busy`` runs the numpy thread above inside
 each child during each timed walk and predict (as verification's reference thread shares the
 process, its cores and the GIL with the walk). ``--vgg-weights`` names VGG-16's caffemodel
-(default: the ``synth.py`` one above).
+(default: the ``synth.py`` one above). ``--old-env KEY=VALUE`` (repeatable) sets environment
+variables of the old child only: ``--old . --old-env TF_NUM_INTRAOP_THREADS=1`` compares this
+code with one TensorFlow intra-op thread against the default.
 
     python benchmarks/bench_walk.py [--nets densenet121,resnet50,vgg16] [--rounds 5] [--busy]
         [--verify] [--intra N] [--inter N]
     python benchmarks/bench_walk.py --old /work/main [--nets ...] [--rounds 7] [--busy]
-        [--vgg-weights F]
+        [--vgg-weights F] [--old-env KEY=VALUE]
 """
 
 from __future__ import annotations
@@ -238,12 +240,14 @@ def child(name: str, vgg_weights: Path, busy: bool) -> None:
         print(f"{wall} {cpu} {time.thread_time() - own}", flush=True)
 
 
-def versus(name: str, old: Path, rounds: int, vgg_weights: Path, busy: bool) -> None:
+def versus(
+    name: str, old: Path, rounds: int, vgg_weights: Path, busy: bool, old_env: dict[str, str]
+) -> None:
     """The walk of ``old``'s code beside this checkout's, one child each (see the docstring)."""
     here = HERE.parent
     procs = {}
     for label, code in (("old", old), ("new", here)):
-        env = {**os.environ, "PYTHONPATH": str(code)}
+        env = {**os.environ, "PYTHONPATH": str(code), **(old_env if label == "old" else {})}
         cmd = [sys.executable, str(Path(__file__).resolve()), "--child", name]
         cmd += ["--vgg-weights", str(vgg_weights)] + (["--busy"] if busy else [])
         procs[label] = subprocess.Popen(
@@ -252,7 +256,7 @@ def versus(name: str, old: Path, rounds: int, vgg_weights: Path, busy: bool) -> 
     try:
         ready = {label: json.loads(p.stdout.readline()) for label, p in procs.items()}  # type: ignore[union-attr]
         same = ready["old"]["digest"] == ready["new"]["digest"]
-        assert ready["old"]["code"] != ready["new"]["code"], ready
+        assert ready["old"]["code"] != ready["new"]["code"] or old_env, ready
         samples: dict[str, list[tuple[float, ...]]] = {"predict": [], "old": [], "new": []}
 
         def ask(label: str, what: str) -> tuple[float, ...]:
@@ -290,6 +294,7 @@ def main() -> None:
     parser.add_argument("--inter", type=int)
     parser.add_argument("--old", type=Path, help="another checkout: its walk beside this one")
     parser.add_argument("--vgg-weights", type=Path, default=VGG_WEIGHTS)
+    parser.add_argument("--old-env", action="append", default=[], help="KEY=VALUE, old child")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -309,7 +314,7 @@ def main() -> None:
 
     print(describe(), f"intra={args.intra} inter={args.inter}")
     if args.old:
-        print(f"load average at start: {os.getloadavg()}; old code: {args.old}")
+        print(f"load average at start: {os.getloadavg()}; old: {args.old} {args.old_env}")
         print(
             "(wall seconds, medians; in brackets the child's CPU seconds: whole process; "
             "its main thread)"
@@ -320,7 +325,8 @@ def main() -> None:
         )
         print("|---|---:|---|---:|---:|---:|---:|---:|---:|")
         for name in args.nets.split(","):
-            versus(name, args.old, args.rounds, args.vgg_weights, args.busy)
+            old_env = dict(item.split("=", 1) for item in args.old_env)
+            versus(name, args.old, args.rounds, args.vgg_weights, args.busy, old_env)
         print(f"load average at end: {os.getloadavg()}")
         return
     print("(wall seconds, medians; in brackets the process' CPU seconds, busy thread included)")
