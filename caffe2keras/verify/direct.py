@@ -19,10 +19,13 @@ variables, through ops) also runs with its variables already read: for the durat
 ``call``, the instance attributes that hold the layer's own variables hold their current values
 (``variable.value.value()``: the same ``ReadVariableOp`` the layer's ops would run) and are put
 back before the node's outputs are used. The same ops then run on those tensors (TensorFlow's fast
-path instead of converting a ``KerasVariable`` per use: ~10% of DenseNet-121's walk CPU,
+path instead of converting a ``KerasVariable`` per use: 1-4% of the walk's CPU,
 benchmarks/README.md, "Keras walk, round 2"). Writing the layer's ``__dict__`` bypasses Keras'
 attribute tracking on purpose (nothing is tracked or untracked); the attributes are restored in a
-``finally`` with no yield in between.
+``finally`` with no yield in between, so the model must not be used by another thread during a
+walk (verification runs it alone). The attribute names are Keras internals (``_kernel``,
+``moving_mean``...): found by identity with ``layer.variables``, not by name, and a layer where
+none is found runs as before.
 """
 
 from __future__ import annotations
@@ -147,8 +150,8 @@ def _with_read_variables(layer: Any, fn: Callable[..., Any], slots: dict[str, An
     attributes = vars(layer)
 
     def call(*args: Any, **kwargs: Any) -> Any:
-        attributes.update({k: _read(v) for k, v in slots.items()})
         try:
+            attributes.update({k: _read(v) for k, v in slots.items()})
             return fn(*args, **kwargs)
         finally:
             attributes.update(slots)
