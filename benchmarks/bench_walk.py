@@ -198,7 +198,8 @@ def bench(name: str, rounds: int, busy: bool, verify: bool) -> None:
 
 def child(name: str, vgg_weights: Path, busy: bool) -> None:
     """``--child``: build the net with whatever ``caffe2keras`` is on the path, then answer
-    ``walk``/``predict`` lines from stdin with ``wall cpu`` lines (this process' CPU seconds)."""
+    ``walk``/``predict`` lines from stdin with ``wall cpu main`` lines (seconds: wall, this
+    process' CPU, its main thread's CPU)."""
     import hashlib
 
     import caffe2keras
