@@ -9,7 +9,7 @@ the blobs, the values and the notes are those of the passes run inline.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -38,7 +38,7 @@ class Passes:
 
 def reference_ahead(
     passes: Passes, clock: dict[str, float]
-) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+) -> Generator[tuple[str, np.ndarray, np.ndarray]]:
     """(blob, value, twin value) of each needed blob in the reference's order, the twin being
     the other precision's value (the value itself without a twin), computed in background
     threads. The threads end with this generator: at its end, or when it is closed, as when an
