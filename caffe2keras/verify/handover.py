@@ -44,6 +44,7 @@ class Behind(Generic[T, R]):
     def __init__(
         self, work: Callable[[Iterator[T]], R], depth: int, name: str = THREAD_NAME
     ) -> None:
+        self.depth = depth
         self.queue: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=max(depth, 1))
         self.stop = threading.Event()  # the caller has left: the worker ends at its next take
         self.done = threading.Event()  # the worker has ended
@@ -103,6 +104,7 @@ class Behind(Generic[T, R]):
                 self.queue.get_nowait()
             except queue.Empty:
                 return
+            self.queue.task_done()
 
     def _put(self, entry: tuple[bool, Any]) -> bool:
         """Queue ``entry``, waiting for room; False when the worker has ended."""
@@ -111,9 +113,13 @@ class Behind(Generic[T, R]):
             while not self.done.is_set():
                 try:
                     self.queue.put(entry, timeout=_POLL)
-                    return True
                 except queue.Full:
                     continue
+                if self.depth == 0:  # until the worker has taken it
+                    with self.queue.all_tasks_done:
+                        while self.queue.unfinished_tasks and not self.done.is_set():
+                            self.queue.all_tasks_done.wait(_POLL)
+                return True
             return False
         finally:
             self.waited += time.perf_counter() - start
@@ -123,6 +129,7 @@ class Behind(Generic[T, R]):
         while True:
             try:
                 ok, value = self.queue.get(timeout=_POLL)
+                self.queue.task_done()
             except queue.Empty:
                 if self.stop.is_set():
                     raise Abandoned() from None

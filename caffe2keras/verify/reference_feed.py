@@ -1,9 +1,10 @@
 """The reference blobs of the streamed verification, computed ahead in background threads.
 
 ``stream.py`` compares each blob as its float64 and float32 reference values arrive. Those come
-from ``iter_reference`` passes run by :class:`~caffe2keras.verify.producer.Ahead` in a thread
-of their own, a bounded queue ahead of the main thread (which walks the Keras model and
-compares): with numpy's BLAS held to one thread, the passes use the second core. The order of
+from ``iter_reference`` passes run by :class:`~caffe2keras.verify.producer.Ahead`, one thread
+per precision (:data:`SPLIT_PASSES`), each a hand-over ahead of the comparisons' thread
+(``handover.py``; the main thread walks the Keras model): with numpy's BLAS held to one
+thread, the passes use the cores the walk leaves. The order of
 the blobs, the values and the notes are those of the passes run inline.
 """
 
@@ -19,9 +20,11 @@ import numpy as np
 from caffe2keras.ir.graph import Graph
 from caffe2keras.verify.numeric_notes import WarningNotes
 
-SPLIT_PASSES = False
-"""One thread per precision (True) or one thread running both passes in lockstep (False);
-benchmarks/README.md quotes both on the 2-core machine."""
+SPLIT_PASSES = True
+"""One thread per precision (True) or one thread running both passes in lockstep (False).
+With the comparisons in their own thread (``handover.py``), split passes take VGG-16's float32
+pass off the float64 pass's critical path within its memory bound; benchmarks/README.md quotes
+both on the 2-core machine."""
 
 
 @dataclass(frozen=True)

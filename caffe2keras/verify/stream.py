@@ -1,14 +1,16 @@
-"""Verification streamed blob by blob: the Keras walk and both reference passes in lockstep.
+"""Verification streamed blob by blob: the Keras walk, the comparisons and both reference passes
+each in its own thread.
 
-The float64 and float32 reference passes (``iter_reference``) yield the same blobs in the same
-order; the Keras model's blobs come from an eager walk (``walk.py``) in Keras' own order. The
-float64 pass drives: as each reference blob arrives, the Keras values of every compared blob that
-resolves to it are pulled from the walk (which buffers only values asked for later), its float32
-twin gives its rounding noise (and the float32 overflow check), the rows are computed (one fused
-pass per blob, ``judge.py``) and everything is dropped. So at any time only a forward pass's live
-blobs are held, plus what a later comparison still needs: the Keras bottoms of a detection layer
-(its rows are also judged on Keras' own bottoms) and the reference blobs a second-opinion engine
-is compared on.
+The float64 and float32 reference passes (``iter_reference``, ``reference_feed.py``) yield the
+same blobs in the same order; the Keras model's blobs come from an eager walk (``walk.py``) in
+Keras' own order, run in the main thread and handed one at a time to the comparisons' thread
+(``handover.py``). The float64 pass drives: as each reference blob arrives, the Keras values of
+every compared blob that resolves to it are pulled from the walk (which buffers only values
+asked for later), its float32 twin gives its rounding noise (and the float32 overflow check),
+the rows are computed (one fused pass per blob, ``judge.py``) and everything is dropped. So at
+any time only a forward pass's live blobs are held, plus what a later comparison still needs:
+the Keras bottoms of a detection layer (its rows are also judged on Keras' own bottoms) and the
+reference blobs a second-opinion engine is compared on.
 
 The rows, noise and notes are those of :func:`caffe2keras.verify.traced.verify_model_traced`,
 which holds everything at once; ``tests/verify/test_streamed.py`` runs both and compares them.
@@ -41,9 +43,11 @@ from caffe2keras.verify.reference_feed import Passes, reference_ahead
 # verification 2.3x faster on the 2-core machine (benchmarks/README.md); None leaves BLAS as is.
 BLAS_THREADS: int | None = 1
 
-JUDGE_DEPTH: int | None = 2
+JUDGE_DEPTH: int | None = 0
 """Keras values the walk (main thread) may hand over ahead of the comparisons (their own
-thread, ``handover.py``); None compares inline, in the main thread, between the walk's steps."""
+thread, ``handover.py``); 0: each is handed over and the next one computed once it was taken
+(a verified VGG-16's peak RSS: 1.44 GiB, 1.47 with a queue of 2; benchmarks/README.md); None
+compares inline, in the main thread, between the walk's steps."""
 
 
 def blas_limit() -> Any:
