@@ -75,6 +75,7 @@ class Ahead(Generic[T]):
             self.waited += time.perf_counter() - start
             if ok:
                 yield value
+                del value  # not held while the next item is waited for: the consumer decides
             elif value is None:
                 return
             else:
