@@ -149,6 +149,8 @@ class Behind(Generic[T, R]):
             self.outcome = (False, error)
         finally:
             self.done.set()
+            with self.queue.all_tasks_done:  # a caller waiting for an item to be taken
+                self.queue.all_tasks_done.notify_all()
 
 
 class Timed(Generic[T]):

@@ -84,6 +84,8 @@ class Ahead(Generic[T]):
     def close(self) -> None:
         """Stop the producer (after the item under way) and wait for its thread to end."""
         self.stop.set()
+        with self.queue.all_tasks_done:  # a producer waiting for its last item to be taken
+            self.queue.all_tasks_done.notify_all()
         while self.thread.is_alive():
             self._drain()
             self.thread.join(_POLL)
