@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """One verification's time against a steady forward pass, with its split.
 
-    python benchmarks/prof_verify.py PROTOTXT CAFFEMODEL [--repeat 3] [--split-passes] [--profile]
+    python benchmarks/prof_verify.py PROTOTXT CAFFEMODEL [--repeat 3] [--lockstep] [--profile]
 
 Loads the net, builds the Keras model, times a steady ``model.predict`` of the verification
 batch (fastest of 3 after a warm-up), then runs ``verify_model`` ``--repeat`` times and prints,
-each time: its wall time, the ratio to the predict, its split (``keras``: the eager walk;
-``reference``: the main thread's waits for the reference passes; ``compare``) and the reference
-passes' own time in their background thread (``producer``). ``--split-passes`` runs one thread
-per precision (``reference_feed.SPLIT_PASSES``); ``--profile`` adds a cProfile of one more run.
+each time: its wall time, the ratio to the predict, its split (``keras``: the eager walk in the
+main thread; ``keras_wait``, ``reference``: the comparisons' thread's waits for the walk and the
+reference passes; ``compare``; ``handover``: the main thread's waits for the comparisons) and
+the reference passes' own time in their background threads (``producer``). ``--lockstep`` runs
+both passes in one thread (``reference_feed.SPLIT_PASSES = False``; the default is one thread
+per precision); ``--profile`` adds a cProfile of one more run (of the main thread only).
 To compare with an older checkout, run this script with ``PYTHONPATH=OLD`` (``producer`` is then
 absent: its reference passes ran inline).
 """
@@ -25,7 +27,7 @@ def main() -> None:
     parser.add_argument("prototxt")
     parser.add_argument("caffemodel")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--split-passes", action="store_true")
+    parser.add_argument("--lockstep", action="store_true")
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
 
@@ -36,10 +38,10 @@ def main() -> None:
     from caffe2keras.verify.run import verify_model
     from caffe2keras.verify.walk import model_feed
 
-    if args.split_passes:
+    if args.lockstep:
         from caffe2keras.verify import reference_feed
 
-        reference_feed.SPLIT_PASSES = True
+        reference_feed.SPLIT_PASSES = False
     opts = api.ConvertOptions()
     net = api.load(args.prototxt, args.caffemodel, opts)
     built = build_model(net.keras)

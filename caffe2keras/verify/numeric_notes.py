@@ -51,7 +51,11 @@ class WarningNotes:
     @contextmanager
     def routed(self) -> Iterator[None]:
         """Collect, in every thread, the RuntimeWarnings raised inside a ``during``; anything
-        else goes on to the warnings display in force before."""
+        else goes on to the warnings display in force before. Entered again inside (by another
+        thread's work, e.g. ``reference_feed``), it changes nothing."""
+        if self._routing:
+            yield
+            return
         with warnings.catch_warnings():
             warnings.simplefilter("always", RuntimeWarning)
             shown = warnings.showwarning

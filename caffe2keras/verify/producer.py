@@ -75,6 +75,7 @@ class Ahead(Generic[T]):
             self.waited += time.perf_counter() - start
             if ok:
                 yield value
+                del value  # not held while the next item is waited for: the consumer decides
             elif value is None:
                 return
             else:
@@ -83,6 +84,8 @@ class Ahead(Generic[T]):
     def close(self) -> None:
         """Stop the producer (after the item under way) and wait for its thread to end."""
         self.stop.set()
+        with self.queue.all_tasks_done:  # a producer waiting for its last item to be taken
+            self.queue.all_tasks_done.notify_all()
         while self.thread.is_alive():
             self._drain()
             self.thread.join(_POLL)

@@ -1,15 +1,16 @@
 """The reference blobs of the streamed verification, computed ahead in background threads.
 
 ``stream.py`` compares each blob as its float64 and float32 reference values arrive. Those come
-from ``iter_reference`` passes run by :class:`~caffe2keras.verify.producer.Ahead` in a thread
-of their own, a bounded queue ahead of the main thread (which walks the Keras model and
-compares): with numpy's BLAS held to one thread, the passes use the second core. The order of
+from ``iter_reference`` passes run by :class:`~caffe2keras.verify.producer.Ahead`, one thread
+per precision (:data:`SPLIT_PASSES`), each a hand-over ahead of the comparisons' thread
+(``handover.py``; the main thread walks the Keras model): with numpy's BLAS held to one
+thread, the passes use the cores the walk leaves. The order of
 the blobs, the values and the notes are those of the passes run inline.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -19,9 +20,11 @@ import numpy as np
 from caffe2keras.ir.graph import Graph
 from caffe2keras.verify.numeric_notes import WarningNotes
 
-SPLIT_PASSES = False
-"""One thread per precision (True) or one thread running both passes in lockstep (False);
-benchmarks/README.md quotes both on the 2-core machine."""
+SPLIT_PASSES = True
+"""One thread per precision (True) or one thread running both passes in lockstep (False).
+With the comparisons in their own thread (``handover.py``), split passes take VGG-16's float32
+pass off the float64 pass's critical path within its memory bound; benchmarks/README.md quotes
+both on the 2-core machine."""
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,7 @@ class Passes:
 
 def reference_ahead(
     passes: Passes, clock: dict[str, float]
-) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+) -> Generator[tuple[str, np.ndarray, np.ndarray]]:
     """(blob, value, twin value) of each needed blob in the reference's order, the twin being
     the other precision's value (the value itself without a twin), computed in background
     threads. The threads end with this generator: at its end, or when it is closed, as when an

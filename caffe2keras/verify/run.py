@@ -101,7 +101,9 @@ def verify_model(
     its three values exist, then dropped. ``second_opinions`` (engine name -> runner) are run on
     the same inputs first and compared with the numpy reference blobs they show (only those are
     kept); they are reported beside it and do not change the verdict. ``timings``, when given,
-    receives the seconds spent in the Keras walk, the reference passes and the comparisons.
+    receives the seconds spent in the Keras walk (``keras``, main thread), the comparisons'
+    thread's waits for the walk (``keras_wait``) and for the reference passes (``reference``),
+    the comparisons (``compare``) and the main thread's waits for them (``handover``).
     """
     from caffe2keras.verify.stream import stream_compare
     from caffe2keras.verify.walk import keras_blob_values

@@ -1,14 +1,16 @@
-"""Verification streamed blob by blob: the Keras walk and both reference passes in lockstep.
+"""Verification streamed blob by blob: the Keras walk, the comparisons and both reference passes
+each in its own thread.
 
-The float64 and float32 reference passes (``iter_reference``) yield the same blobs in the same
-order; the Keras model's blobs come from an eager walk (``walk.py``) in Keras' own order. The
-float64 pass drives: as each reference blob arrives, the Keras values of every compared blob that
-resolves to it are pulled from the walk (which buffers only values asked for later), its float32
-twin gives its rounding noise (and the float32 overflow check), the rows are computed (one fused
-pass per blob, ``judge.py``) and everything is dropped. So at any time only a forward pass's live
-blobs are held, plus what a later comparison still needs: the Keras bottoms of a detection layer
-(its rows are also judged on Keras' own bottoms) and the reference blobs a second-opinion engine
-is compared on.
+The float64 and float32 reference passes (``iter_reference``, ``reference_feed.py``) yield the
+same blobs in the same order; the Keras model's blobs come from an eager walk (``walk.py``) in
+Keras' own order, run in the main thread and handed one at a time to the comparisons' thread
+(``handover.py``). The float64 pass drives: as each reference blob arrives, the Keras values of
+every compared blob that resolves to it are pulled from the walk (which buffers only values
+asked for later), its float32 twin gives its rounding noise (and the float32 overflow check),
+the rows are computed (one fused pass per blob, ``judge.py``) and everything is dropped. So at
+any time only a forward pass's live blobs are held, plus what a later comparison still needs:
+the Keras bottoms of a detection layer (its rows are also judged on Keras' own bottoms) and the
+reference blobs a second-opinion engine is compared on.
 
 The rows, noise and notes are those of :func:`caffe2keras.verify.traced.verify_model_traced`,
 which holds everything at once; ``tests/verify/test_streamed.py`` runs both and compares them.
@@ -20,6 +22,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -39,6 +42,12 @@ from caffe2keras.verify.reference_feed import Passes, reference_ahead
 # TensorFlow's spin-wait against each other at each switch. One BLAS thread made DenseNet-121's
 # verification 2.3x faster on the 2-core machine (benchmarks/README.md); None leaves BLAS as is.
 BLAS_THREADS: int | None = 1
+
+JUDGE_DEPTH: int | None = 0
+"""Keras values the walk (main thread) may hand over ahead of the comparisons (their own
+thread, ``handover.py``); 0: each is handed over and the next one computed once it was taken
+(a verified VGG-16's peak RSS: 1.44 GiB, 1.47 with a queue of 2; benchmarks/README.md); None
+compares inline, in the main thread, between the walk's steps."""
 
 
 def blas_limit() -> Any:
@@ -88,6 +97,7 @@ class Streamed:
     # keras (the walk), reference (waiting for the reference passes), compare
     seconds: dict[str, float] = field(default_factory=dict)
     producer_seconds: float = 0.0  # the reference passes' own time, in their thread
+    overflow: str | None = None  # the first float32 overflow's note (also in notes)
 
 
 def reference_names(graph: Graph) -> Callable[[str], str | None]:
@@ -150,6 +160,18 @@ def stream_compare(*args: Any, **kwargs: Any) -> Streamed:
         return compare_stream(*args, **kwargs)
 
 
+@dataclass(frozen=True)
+class _Job:
+    """What the comparisons need, besides the Keras values."""
+
+    net: Any
+    plan: Plan
+    passes: Passes
+    tolerance: Tolerance
+    keep_by_ref: dict[str, list[str]]
+    other: str  # the noise twin's precision
+
+
 def compare_stream(
     net: Any,
     keras_values: Callable[[list[str]], Iterator[tuple[str, np.ndarray]]],
@@ -162,72 +184,102 @@ def compare_stream(
 ) -> Streamed:
     """The rows of every compared blob (topological order), the numpy notes, and the reference
     blobs (and noise) of ``keep`` (reference tops a second opinion is compared on).
-    ``keras_values(blobs)`` yields the Keras model's value of each of ``blobs`` (Caffe layout)."""
-    from caffe2keras.passes.checker import has_nonfinite
+    ``keras_values(blobs)`` yields the Keras model's value of each of ``blobs`` (Caffe layout).
+    The walk runs in this thread, the comparisons in a :class:`~caffe2keras.verify.handover.Behind`
+    worker (inline when :data:`JUDGE_DEPTH` is None)."""
+    from caffe2keras.verify.handover import Behind, Timed
 
     graph = net.reference
     ref_name = reference_names(graph)
     p = plan(net, blob_layers, order, ref_name)
-    keras = Pull(keras_values(sorted(p.keras_wanted)), p.keras_wanted)
     keep_by_ref: dict[str, list[str]] = {}
     for top in keep:
         if ref_name(top):
             keep_by_ref.setdefault(str(ref_name(top)), []).append(top)
     dtype, warn = np.dtype(reference_dtype), WarningNotes()
     other = "float32" if reference_dtype == "float64" else "float64"
-    noisy = tolerance.noise_factor > 0
-    clock = {"reference": 0.0, "compare": 0.0}
     needed = frozenset(p.by_ref) | frozenset(keep_by_ref)
-    passes = Passes(graph, inputs, dtype, np.dtype(other) if noisy else None, needed, warn)
+    twin = np.dtype(other) if tolerance.noise_factor > 0 else None
+    passes = Passes(graph, inputs, dtype, twin, needed, warn)
+    job = _Job(net, p, passes, tolerance, keep_by_ref, other)
+    walk = Timed(keras_values(sorted(p.keras_wanted)))
+    with warn.routed(), walk:
+        if JUDGE_DEPTH is None:
+            out = _judge_all(job, iter(walk))
+            handover = 0.0
+        else:
+            with Behind(partial(_judge_all, job), JUDGE_DEPTH) as behind:
+                out = behind.feed(iter(walk))
+            handover = behind.waited
+    out.notes = warn.notes(f"the numpy-{reference_dtype} reference")
+    out.notes += warn.notes(f"the numpy-{other} reference") if twin else []
+    out.notes += [out.overflow] if out.overflow else []
+    out.notes += warn.notes("the comparison")
+    out.seconds = {"keras": walk.seconds, **out.seconds, "handover": handover}
+    return out
+
+
+def _judge_all(job: _Job, keras_items: Iterator[tuple[str, np.ndarray]]) -> Streamed:
+    """The rows, kept blobs, noise and overflow note of :func:`compare_stream`, the Keras
+    values taken from ``keras_items`` (the walk) as each reference blob needs them."""
+    from contextlib import closing
+
+    from caffe2keras.passes.checker import has_nonfinite
+
+    net, p, tolerance, keep_by_ref = job.net, job.plan, job.tolerance, job.keep_by_ref
+    keras = Pull(keras_items, Counter(p.keras_wanted))
+    dtype, warn, other = job.passes.dtype, job.passes.warn, job.other
+    noisy = job.passes.other is not None
+    clock = {"reference": 0.0, "compare": 0.0}
     layouts = layout_kinds(net.keras)
-    specials = not has_nonfinite(graph)
+    specials = not has_nonfinite(job.passes.graph)
     rows: list[BlobComparison | None] = [None] * len(p.order)
     out = Streamed(rows=[], notes=[])
     overflow: tuple[int, str] | None = None
     # the fused pass's chunk buffers, reused for every blob (BLAS dots when held to one thread)
     scratch = Scratch(blas=BLAS_THREADS == 1)
-    for name, value, twin_value in reference_ahead(passes, clock):
-        wanted = p.by_ref.get(name, [])
-        if not wanted and name not in keep_by_ref:
-            continue
-        judge = BlobJudge(value, twin_value if noisy else None, tolerance, specials, scratch)
-        for i in wanted:
-            blob, layer, ltype = p.order[i]
-            got = keras.take(p.source[blob])
+    with closing(reference_ahead(job.passes, clock)) as reference:
+        for name, value, twin_value in reference:
+            wanted = p.by_ref.get(name, [])
+            if not wanted and name not in keep_by_ref:
+                continue
+            judge = BlobJudge(value, twin_value if noisy else None, tolerance, specials, scratch)
+            for i in wanted:
+                blob, layer, ltype = p.order[i]
+                got = keras.take(p.source[blob])
+                start = time.perf_counter()
+                own = _own_rows(p, blob, keras, dtype) if blob in p.detection else None
+                kind = layouts.get(blob, CAFFE)
+                with warn.during("the comparison"):  # the first row measures the noise too
+                    rows[i] = judge.row(
+                        blob, layer, ltype, got, kind, blob in net.keras.outputs, own
+                    )
+                if blob in net.keras.outputs and class_scores(got):
+                    out.scores[blob] = (got, value)
+                del got
+                clock["compare"] += time.perf_counter() - start
             start = time.perf_counter()
-            own = _own_rows(p, blob, keras, dtype) if blob in p.detection else None
-            kind = layouts.get(blob, CAFFE)
-            with warn.during("the comparison"):  # the first row measures the noise too
-                rows[i] = judge.row(blob, layer, ltype, got, kind, blob in net.keras.outputs, own)
-            if blob in net.keras.outputs and class_scores(got):
-                out.scores[blob] = (got, value)
-            del got
+            if noisy:
+                f32, f64 = (twin_value, value) if other == "float32" else (value, twin_value)
+                with warn.during("the comparison"):
+                    gap = judge.noise()
+                if gap is not None:
+                    for blob in keep_by_ref.get(name, []):
+                        out.noise[blob] = gap
+                for i in wanted:  # the first overflowing blob in topological order
+                    if (overflow is None or i < overflow[0]) and not judge.twin_finite():
+                        note = overflow_note(*p.order[i], f32, f64)
+                        overflow = (i, note) if note else overflow
+                del twin_value, f32, f64
+            for blob in keep_by_ref.get(name, []):
+                out.kept[blob] = value
             clock["compare"] += time.perf_counter() - start
-        start = time.perf_counter()
-        if noisy:
-            f32, f64 = (twin_value, value) if other == "float32" else (value, twin_value)
-            with warn.during("the comparison"):
-                gap = judge.noise()
-            if gap is not None:
-                for blob in keep_by_ref.get(name, []):
-                    out.noise[blob] = gap
-            for i in wanted:  # the first overflowing blob in topological order
-                if (overflow is None or i < overflow[0]) and not judge.twin_finite():
-                    note = overflow_note(*p.order[i], f32, f64)
-                    overflow = (i, note) if note else overflow
-            del twin_value, f32, f64
-        for blob in keep_by_ref.get(name, []):
-            out.kept[blob] = value
-        clock["compare"] += time.perf_counter() - start
-        del judge
-        del value
+            del judge
+            del value
     out.rows = [r for r in rows if r is not None]
-    out.notes = warn.notes(f"the numpy-{reference_dtype} reference")
-    out.notes += warn.notes(f"the numpy-{other} reference") if noisy else []
-    out.notes += [overflow[1]] if overflow else []
-    out.notes += warn.notes("the comparison")
-    out.seconds = {"keras": keras.seconds, **clock}
-    out.producer_seconds = out.seconds.pop("producer")
+    out.overflow = overflow[1] if overflow else None
+    out.producer_seconds = clock.pop("producer")
+    out.seconds = {"keras_wait": keras.seconds, **clock}
     return out
 
 

@@ -17,7 +17,7 @@ from caffe2keras import api
 from caffe2keras.errors import ValidationError
 from caffe2keras.keras_model.model import build_model
 from caffe2keras.reference import executor
-from caffe2keras.verify import judge, reference_feed
+from caffe2keras.verify import handover, judge, reference_feed
 from caffe2keras.verify.compare import Tolerance
 from caffe2keras.verify.numeric_notes import WarningNotes
 from caffe2keras.verify.producer import THREAD_NAME, Ahead
@@ -27,7 +27,9 @@ TINY = Path(__file__).resolve().parents[2] / "fixtures" / "tiny"
 
 
 def producers() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name == THREAD_NAME]
+    """The reference passes' threads and the comparisons' (``handover.py``)."""
+    names = (THREAD_NAME, handover.THREAD_NAME)
+    return [t for t in threading.enumerate() if t.name in names]
 
 
 def wait_for(condition) -> None:
@@ -221,4 +223,30 @@ def test_success_leaves_no_thread(split) -> None:
     net, built, inputs = _tiny()
     report = verify_model(net, built.model, built.blob_layers, inputs, tolerance=Tolerance())
     assert report.passed and report.rows
+    assert not producers()
+
+
+def test_keras_walk_error_after_the_rows_before_it(monkeypatch, split) -> None:
+    """The Keras walk (main thread) failing after two blobs: verify_model raises its error once
+    the comparisons' thread has judged what came before, and no thread is left."""
+    from caffe2keras.verify import walk
+
+    net, built, inputs = _tiny()
+    real_walk = walk.keras_blob_values
+
+    def failing(*args, **kwargs):
+        for i, item in enumerate(real_walk(*args, **kwargs)):
+            if i == 2:
+                raise RuntimeError("the walk broke")
+            yield item
+
+    monkeypatch.setattr(walk, "keras_blob_values", failing)
+    compared = []
+    real = judge.BlobJudge.row
+    monkeypatch.setattr(
+        judge.BlobJudge, "row", lambda self, b, *a: compared.append(b) or real(self, b, *a)
+    )
+    with pytest.raises(RuntimeError, match="the walk broke"):
+        verify_model(net, built.model, built.blob_layers, inputs, tolerance=Tolerance())
+    assert len(compared) == 2
     assert not producers()
