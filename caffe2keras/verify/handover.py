@@ -25,6 +25,8 @@ from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
+from caffe2keras.verify.producer import join_draining
+
 T = TypeVar("T")
 R = TypeVar("R")
 THREAD_NAME = "caffe2keras-judge"
@@ -93,18 +95,7 @@ class Behind(Generic[T, R]):
     def close(self) -> None:
         """Make the worker stop (at its next take) and wait for its thread to end."""
         self.stop.set()
-        while self.thread.is_alive():
-            self._drain()
-            self.thread.join(_POLL)
-        self._drain()
-
-    def _drain(self) -> None:
-        while True:
-            try:
-                self.queue.get_nowait()
-            except queue.Empty:
-                return
-            self.queue.task_done()
+        join_draining(self.thread, self.queue)
 
     def _put(self, entry: tuple[bool, Any]) -> bool:
         """Queue ``entry``, waiting for room; False when the worker has ended."""

@@ -86,18 +86,7 @@ class Ahead(Generic[T]):
         self.stop.set()
         with self.queue.all_tasks_done:  # a producer waiting for its last item to be taken
             self.queue.all_tasks_done.notify_all()
-        while self.thread.is_alive():
-            self._drain()
-            self.thread.join(_POLL)
-        self._drain()
-
-    def _drain(self) -> None:
-        while True:
-            try:
-                self.queue.get_nowait()
-            except queue.Empty:
-                return
-            self.queue.task_done()
+        join_draining(self.thread, self.queue)
 
     def _run(self, make: Callable[[], Iterator[T]]) -> None:
         items: Iterator[T] | None = None
@@ -132,3 +121,22 @@ class Ahead(Generic[T]):
             with self.queue.all_tasks_done:
                 while self.queue.unfinished_tasks and not self.stop.is_set():
                     self.queue.all_tasks_done.wait(_POLL)
+
+
+def join_draining(thread: threading.Thread, items: queue.Queue[Any]) -> None:
+    """Wait for ``thread`` to end, emptying ``items`` meanwhile (a thread blocked putting an
+    item, or waiting for one to be taken, moves on) and once more after it has ended. Used by
+    :class:`Ahead` and ``handover.Behind`` when they close."""
+    while thread.is_alive():
+        _drain(items)
+        thread.join(_POLL)
+    _drain(items)
+
+
+def _drain(items: queue.Queue[Any]) -> None:
+    while True:
+        try:
+            items.get_nowait()
+        except queue.Empty:
+            return
+        items.task_done()
