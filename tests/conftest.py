@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -56,6 +57,21 @@ class Golden:
     @property
     def input_shapes(self) -> dict[str, tuple[int, ...]]:
         return {k: tuple(v.shape) for k, v in self.inputs.items()}
+
+
+@pytest.fixture
+def python_sigint_handler():
+    """Python's own SIGINT handler for the test (the tests that send themselves a Ctrl-C), as in
+    an interactive run (a background job
+    inherits SIGINT ignored, and Python then leaves it ignored)."""
+    from caffe2keras.runtime import interrupts
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        interrupts.clear()  # the test's Ctrl-C must not outlive it in this worker process
 
 
 @pytest.fixture

@@ -79,20 +79,6 @@ def test_sigint_while_writing_leaves_nothing(tmp_path: Path, suffix: str) -> Non
     assert sorted(os.listdir(tmp_path)) == ["big.caffemodel", "big.prototxt"]
 
 
-@pytest.fixture
-def python_sigint_handler():
-    """Python's own SIGINT handler for the test, as in an interactive run (a background job
-    inherits SIGINT ignored, and Python then leaves it ignored)."""
-    from caffe2keras.runtime import interrupts
-
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        interrupts.clear()  # the test's Ctrl-C must not outlive it in this worker process
-
-
 @pytest.mark.usefixtures("python_sigint_handler")
 def test_ctrl_c_dropped_inside_a_gc_callback_still_writes_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]

@@ -139,6 +139,7 @@ def test_caller_leaving_stops_the_worker(error: type[BaseException]) -> None:
     assert not workers()
 
 
+@pytest.mark.usefixtures("python_sigint_handler")
 def test_ctrl_c_while_the_caller_waits_for_room() -> None:
     """A real SIGINT while the main thread waits to queue (the worker is inside an item):
     KeyboardInterrupt in the main thread, and the worker's thread ends."""

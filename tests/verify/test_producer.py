@@ -105,6 +105,7 @@ def test_consumer_leaving_early_stops_the_producer(error: type[BaseException]) -
     assert closed == [THREAD_NAME]
 
 
+@pytest.mark.usefixtures("python_sigint_handler")
 def test_ctrl_c_while_waiting_for_the_producer() -> None:
     """A real SIGINT while the main thread waits on the queue (the producer is inside an item):
     KeyboardInterrupt is raised in the main thread and the producer's thread ends once its item
