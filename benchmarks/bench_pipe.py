@@ -33,24 +33,14 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    from caffe2keras import api
-    from caffe2keras.keras_model.model import build_model
+    from prof_verify import loaded_with_predict
+
     from caffe2keras.verify import reference_feed, stream
     from caffe2keras.verify.compare import Tolerance
     from caffe2keras.verify.run import verify_model
-    from caffe2keras.verify.walk import model_feed
 
-    opts = api.ConvertOptions()
-    net = api.load(args.prototxt, args.caffemodel, opts)
-    built = build_model(net.keras)
-    inputs, _ = api.make_inputs(net, opts)
-    feed = model_feed(built.model, inputs, net.keras)
-    times = []
-    for _ in range(4):
-        start = time.perf_counter()
-        built.model.predict(feed[0], verbose=0)
-        times.append(time.perf_counter() - start)
-    print(f"steady predict {min(times[1:]):.3f} s", flush=True)
+    net, built, inputs, predict = loaded_with_predict(args.prototxt, args.caffemodel)
+    print(f"steady predict {predict:.3f} s", flush=True)
     call = (net, built.model, built.blob_layers, inputs)
     rows = len(verify_model(*call, tolerance=Tolerance()).rows)
     arrangements = args.arrangements.split(",")

@@ -22,6 +22,26 @@ import time
 from typing import Any
 
 
+def loaded_with_predict(prototxt: str, caffemodel: str) -> tuple[Any, Any, Any, float]:
+    """The loaded net, its built Keras model, the verification inputs and a steady
+    ``model.predict`` of them (fastest of 3 after a warm-up), in seconds."""
+    from caffe2keras import api
+    from caffe2keras.keras_model.model import build_model
+    from caffe2keras.verify.walk import model_feed
+
+    opts = api.ConvertOptions()
+    net = api.load(prototxt, caffemodel, opts)
+    built = build_model(net.keras)
+    inputs, _ = api.make_inputs(net, opts)
+    feed = model_feed(built.model, inputs, net.keras)
+    times = []
+    for _ in range(4):
+        start = time.perf_counter()
+        built.model.predict(feed[0], verbose=0)
+        times.append(time.perf_counter() - start)
+    return net, built, inputs, min(times[1:])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("prototxt")
@@ -31,28 +51,15 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
 
-    from caffe2keras import api
-    from caffe2keras.keras_model.model import build_model
     from caffe2keras.verify import stream
     from caffe2keras.verify.compare import Tolerance
     from caffe2keras.verify.run import verify_model
-    from caffe2keras.verify.walk import model_feed
 
     if args.lockstep:
         from caffe2keras.verify import reference_feed
 
         reference_feed.SPLIT_PASSES = False
-    opts = api.ConvertOptions()
-    net = api.load(args.prototxt, args.caffemodel, opts)
-    built = build_model(net.keras)
-    inputs, _ = api.make_inputs(net, opts)
-    feed = model_feed(built.model, inputs, net.keras)
-    times = []
-    for _ in range(4):
-        start = time.perf_counter()
-        built.model.predict(feed[0], verbose=0)
-        times.append(time.perf_counter() - start)
-    predict = min(times[1:])
+    net, built, inputs, predict = loaded_with_predict(args.prototxt, args.caffemodel)
     producer: list[Any] = []
     compare_stream = stream.compare_stream
 

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator
 
 import pytest
+from thread_helpers import wait_for
 
 from caffe2keras.errors import ValidationError
 from caffe2keras.verify import handover
@@ -18,16 +19,6 @@ from caffe2keras.verify.handover import THREAD_NAME, Behind
 
 def workers() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name == THREAD_NAME]
-
-
-def wait_for(condition) -> None:
-    """Until ``condition()`` holds (a thread's progress, not a timing: 30 s means it hung)."""
-    done = threading.Event()
-    for _ in range(30_000):
-        if condition():
-            return
-        done.wait(0.001)
-    raise AssertionError("the other thread never got there")
 
 
 def counting(made: list[int], n: int) -> Iterator[int]:

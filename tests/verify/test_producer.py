@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from thread_helpers import wait_for
 
 from caffe2keras import api
 from caffe2keras.errors import ValidationError
@@ -30,16 +31,6 @@ def producers() -> list[threading.Thread]:
     """The reference passes' threads and the comparisons' (``handover.py``)."""
     names = (THREAD_NAME, handover.THREAD_NAME)
     return [t for t in threading.enumerate() if t.name in names]
-
-
-def wait_for(condition) -> None:
-    """Until ``condition()`` holds (a thread's progress, not a timing: 30 s means it hung)."""
-    done = threading.Event()
-    for _ in range(30_000):
-        if condition():
-            return
-        done.wait(0.001)
-    raise AssertionError("the producer never got there")
 
 
 @pytest.mark.parametrize("depth", [0, 1, 2, 3])
