@@ -10,12 +10,10 @@ writes its (Og, rows * OW) result straight into the output (N, O, OH, OW), whose
 channel are contiguous: no transposing copy after, no partial sums, and each output is one
 BLAS dot product over K = Cg*KH*KW in Caffe's order, as in Caffe.
 
-Blocks hold at most :data:`BLOCK_BYTES` of columns (at least one output row), small enough to
-keep a convolution's temporaries at MiBs (``benchmarks/README.md``, "Reference speed, round
-2"), unless that leaves a GEMM narrower than :data:`MIN_COLUMNS` outputs: deep layers on small
-maps (VGG-16's K = 4608 on 28 x 28) then take more rows, up to :data:`MAX_BLOCK_BYTES`
-(``benchmarks/README.md``, "Reference passes, round 3"). The input is padded a block at a time
-too: only the rows one block of outputs reads.
+Blocks hold at most :data:`BLOCK_BYTES` of columns (at least one output row): big enough for
+BLAS to run near its peak on VGG-16's K = 4608 float64 products, small enough to keep a
+convolution's temporaries at MiBs (``benchmarks/README.md``, "Reference speed, round 2").
+The input is padded a block at a time too: only the rows one block of outputs reads.
 """
 
 from __future__ import annotations
@@ -25,23 +23,6 @@ import numpy as np
 Pair = tuple[int, int]
 BLOCK_BYTES = 1 << 23
 """Cap on one block of columns (8 MiB); a block is at least one output row."""
-MIN_COLUMNS = 768
-"""Outputs per GEMM that a block reaches, past :data:`BLOCK_BYTES`, when the sample has them:
-OpenBLAS' float64 GEMM with K = 4608 runs at ~58 GFLOP/s on 224 columns, ~70 on 784."""
-MAX_BLOCK_BYTES = 1 << 25
-"""Cap on a block grown to :data:`MIN_COLUMNS` (32 MiB); a block is at least one output row."""
-
-
-def block_rows(out: Pair, k: int, group: int, itemsize: int) -> int:
-    """Output rows per block of columns: as many as :data:`BLOCK_BYTES` holds, or, when that is
-    narrower than :data:`MIN_COLUMNS` outputs, enough rows for them within
-    :data:`MAX_BLOCK_BYTES`; at least one row, at most the sample's."""
-    oh, ow = out
-    row_bytes = group * k * ow * itemsize
-    rows = BLOCK_BYTES // row_bytes
-    if rows * ow < MIN_COLUMNS:
-        rows = min(-(-MIN_COLUMNS // ow), MAX_BLOCK_BYTES // row_bytes)
-    return max(1, min(oh, rows))
 
 
 def _window_rows(x: np.ndarray, sample: int, top: int, buffer: np.ndarray, pad: Pair) -> None:
@@ -80,7 +61,8 @@ def conv_by_columns(
     (sh, sw), (dh, dw) = stride, dilation
     (oh, ow), og, k = out, o // group, cg * kh * kw
     wmat = np.asarray(weight, dtype=dtype).reshape(group, og, k)
-    step = block_rows(out, k, group, np.dtype(dtype).itemsize)
+    itemsize = np.dtype(dtype).itemsize
+    step = max(1, min(oh, BLOCK_BYTES // (group * k * ow * itemsize)))
     cols = np.empty((group, cg, kh, kw, step, ow), dtype=dtype)
     # the padded input rows one block reads; wide enough for an overhanging last window
     width = max(w + 2 * pad[1], (ow - 1) * sw + (kw - 1) * dw + 1)
