@@ -15,12 +15,14 @@ over kernel taps, samples, blocks or bottoms, never over pixels or channels:
 
 - Convolution: Caffe's own im2col GEMM per sample and group, a block of output rows at a time,
   the block's columns stacked from strided views of the padded sample and the GEMM writing
-  straight into the output (``ops/columns.py``); with 16+ input channels per group and fewer
+  straight into the output, the bias added to the block while it is in cache
+  (``ops/columns.py``); with 16+ input channels per group and fewer
   outputs, a sum over kernel taps of one GEMM per group on zero-copy views of the input padded
   once (``ops/taps.py``), which is faster there. 1x1 convolutions without padding are one
   batched GEMM on the (subsampled) input itself.
 - Pooling (MAX, AVE, test-time STOCHASTIC) folds each window tap by tap in Caffe's scan order
-  over strided views of the padded input; Deconvolution is one GEMM then a strided add per tap;
+  over strided views of the padded input (of the input itself when the windows tile it);
+  Deconvolution is one GEMM then a strided add per tap;
   InnerProduct converts its weight a block of outputs at a time (never the whole matrix in
   float64); BatchNorm, Scale, Eltwise and ReLU allocate their output and nothing else.
 - Weights are read and cast once per pass; no op keeps a reference to its inputs, and the

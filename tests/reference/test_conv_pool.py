@@ -210,3 +210,26 @@ def test_stochastic_pooling_is_caffes_test_time_weighted_average() -> None:
     # windows (ceil: 2 x 2): [1 3; 0 2] -> 14 / 6; [0; 0] -> sum 0 -> 0; [-1 1] -> sum 0 -> 0;
     # [0] -> 0
     np.testing.assert_allclose(y[0, 0], [[14 / 6, 0.0], [0.0, 0.0]])
+
+
+@pytest.mark.parametrize("method", ["MAX", "AVE"])
+@pytest.mark.parametrize("geometry", [((2, 2), (2, 2)), ((3, 2), (1, 2)), ((8, 6), (1, 1))])
+def test_unpadded_pooling_reads_its_read_only_input_in_place(method, geometry) -> None:
+    """Windows that tile the input exactly (VGG's 2x2/2, a whole-input window) read the bottom
+    itself, never a padded copy: the first tap's values must be copied out before the other taps
+    fold into them (the executor's bottoms are read-only: a fold into the bottom would raise)."""
+    k, s = geometry
+    x = RNG.standard_normal((2, 3, 8, 6)) - 3.0
+    x[0, 1, 0, 0] = np.nan  # a NaN never wins a max (fmax), and poisons an average
+    kept = x.copy()
+    layer = make_layer("Pooling", pool_params(method, k, s, (0, 0)))
+    (y64,) = run_layer(layer, x)
+    (y32,) = run_layer(layer, x, dtype=np.float32)
+    np.testing.assert_array_equal(x, kept)
+    want = pool_loops(
+        np.where(np.isnan(x), -np.inf if method == "MAX" else np.nan, x), method, k, s, (0, 0), True
+    )
+    np.testing.assert_allclose(y64, want, atol=1e-12)
+    if method == "MAX":  # float32 max is the float32 input's max, exactly
+        np.testing.assert_array_equal(y32, want.astype(np.float32))
+    assert not np.shares_memory(y64, x)

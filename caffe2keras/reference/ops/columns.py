@@ -50,9 +50,12 @@ def conv_by_columns(
     group: int,
     out: Pair,
     dtype: np.dtype,
+    bias: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Caffe's convolution of ``x`` (N, C, H, W) by ``weight`` (O, C / group, KH, KW), without
-    bias: (N, O, OH, OW) in ``dtype``, one im2col GEMM per sample, group and block of rows."""
+    """Caffe's convolution of ``x`` (N, C, H, W) by ``weight`` (O, C / group, KH, KW), plus
+    ``bias`` (O,) when given: (N, O, OH, OW) in ``dtype``, one im2col GEMM per sample, group and
+    block of rows. The bias is added to each block as soon as its GEMM wrote it (still in cache),
+    one rounded addition per output after the product, as Caffe's bias GEMM (K = 1) adds it."""
     n, w = x.shape[0], x.shape[3]
     o, cg, kh, kw = weight.shape
     (sh, sw), (dh, dw) = stride, dilation
@@ -66,6 +69,7 @@ def conv_by_columns(
     buffer = np.zeros((x.shape[1], (step - 1) * sh + (kh - 1) * dh + 1, width), dtype=dtype)
     src = buffer.reshape(group, cg, *buffer.shape[1:])
     y = np.empty((n, o, oh, ow), dtype=dtype)
+    shift = None if bias is None else np.asarray(bias, dtype=dtype).reshape(group, og, 1)
     for s in range(n):
         ys = y[s].reshape(group, og, oh * ow)
         for r0 in range(0, oh, step):
@@ -77,5 +81,8 @@ def conv_by_columns(
                     tap = src[:, :, a : a + (r - 1) * sh + 1 : sh, b : b + (ow - 1) * sw + 1 : sw]
                     cols[:, :, i, j, :r] = tap
             block = cols[..., :r, :].reshape(group, k, r * ow)  # a view: rows (c, i, j)
-            np.matmul(wmat, block, out=ys[..., r0 * ow : (r0 + r) * ow])
+            target = ys[..., r0 * ow : (r0 + r) * ow]
+            np.matmul(wmat, block, out=target)
+            if shift is not None:
+                target += shift
     return y

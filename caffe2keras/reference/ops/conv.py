@@ -80,9 +80,11 @@ def convolution(layer: Layer, inputs: list[np.ndarray], dtype: np.dtype) -> list
         y = np.matmul(wmat, x.reshape(n, g, c // g, oh * ow))
         return [_add_bias(layer, y.reshape(n, p.num_output, oh, ow), dtype)]
     weight = stored_blob(layer, 0)
-    conv = conv_by_taps if _by_taps(c // g, og) else conv_by_columns
-    y = conv(x, weight, p.kernel, p.stride, p.pad, p.dilation, g, (oh, ow), dtype)
-    return [_add_bias(layer, y, dtype)]
+    geometry = (p.kernel, p.stride, p.pad, p.dilation, g, (oh, ow), dtype)
+    if _by_taps(c // g, og):
+        return [_add_bias(layer, conv_by_taps(x, weight, *geometry), dtype)]
+    bias = blob(layer, 1, dtype) if p.bias_term else None
+    return [conv_by_columns(x, weight, *geometry, bias=bias)]
 
 
 @reference_op("Im2col")

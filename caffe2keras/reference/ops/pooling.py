@@ -53,8 +53,11 @@ def _padded(
     x: np.ndarray, kernel: Pair, stride: Pair, pad: Pair, out: Pair, value: float
 ) -> np.ndarray:
     """``x`` padded with ``value`` before and after, far enough for the last (possibly clipped)
-    window: one copy."""
+    window: one copy; ``x`` itself (read, never written) when every window lies inside it (VGG's
+    2x2/2 pools: a copy and a fill of the whole input saved)."""
     after = [max(0, (out[a] - 1) * stride[a] + kernel[a] - pad[a] - x.shape[2 + a]) for a in (0, 1)]
+    if pad == (0, 0) and after == [0, 0]:
+        return x
     n, c, h, w = x.shape
     padded = np.empty((n, c, pad[0] + h + after[0], pad[1] + w + after[1]), dtype=x.dtype)
     padded.fill(value)
