@@ -51,10 +51,16 @@ def im2col_view(
     return view[:, :, ::sh, ::sw, ::dh, ::dw][:, :, : out_hw[0], : out_hw[1]]
 
 
+def _bias(layer: Layer, dtype: np.dtype) -> np.ndarray | None:
+    """The layer's bias (O,) in ``dtype``, None without ``bias_term``."""
+    return blob(layer, 1, dtype) if layer.params.bias_term else None
+
+
 def _add_bias(layer: Layer, y: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """``y`` (a fresh array of this op, contiguous, in ``dtype``) plus the bias, in place."""
-    if layer.params.bias_term:
-        y += blob(layer, 1, dtype).reshape(1, -1, 1, 1)
+    bias = _bias(layer, dtype)
+    if bias is not None:
+        y += bias.reshape(1, -1, 1, 1)
     return y
 
 
@@ -83,8 +89,7 @@ def convolution(layer: Layer, inputs: list[np.ndarray], dtype: np.dtype) -> list
     geometry = (p.kernel, p.stride, p.pad, p.dilation, g, (oh, ow), dtype)
     if _by_taps(c // g, og):
         return [_add_bias(layer, conv_by_taps(x, weight, *geometry), dtype)]
-    bias = blob(layer, 1, dtype) if p.bias_term else None
-    return [conv_by_columns(x, weight, *geometry, bias=bias)]
+    return [conv_by_columns(x, weight, *geometry, bias=_bias(layer, dtype))]
 
 
 @reference_op("Im2col")
