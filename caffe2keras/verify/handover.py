@@ -17,15 +17,13 @@ thread: no thread outlives the block.
 
 from __future__ import annotations
 
-import contextvars
 import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
-from types import TracebackType
 from typing import Any, Generic, TypeVar
 
-from caffe2keras.verify.producer import join_draining
+from caffe2keras.verify.producer import ContextThread, join_draining
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -37,7 +35,7 @@ class Abandoned(Exception):
     """Raised in the worker when the caller has left: the worker's work unwinds and ends."""
 
 
-class Behind(Generic[T, R]):
+class Behind(ContextThread, Generic[T, R]):
     """``work(items)`` run in a background thread on the items the caller feeds it.
 
     Use as a context manager; call :meth:`feed` once inside it. ``waited`` is the caller's time
@@ -52,23 +50,7 @@ class Behind(Generic[T, R]):
         self.done = threading.Event()  # the worker has ended
         self.outcome: tuple[bool, Any] = (False, None)
         self.waited = 0.0
-        # the caller's context (numpy's errstate lives in a context variable)
-        context = contextvars.copy_context()
-        self.thread = threading.Thread(
-            target=context.run, args=(self._run, work), name=name, daemon=True
-        )
-
-    def __enter__(self) -> Behind[T, R]:
-        self.thread.start()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()
+        self._make_thread(self._run, work, name)
 
     def feed(self, source: Iterator[T]) -> R:
         """Hand every item of ``source`` (advanced in this thread) to the worker, then its end

@@ -34,7 +34,39 @@ _END = object()  # the producer's iterator is exhausted
 _POLL = 0.05  # seconds between checks of the stop flag while the queue is full or on close
 
 
-class Ahead(Generic[T]):
+S = TypeVar("S", bound="ContextThread")
+
+
+class ContextThread:
+    """A daemon thread that runs in its creator's context (numpy's errstate lives in a context
+    variable), started on entering a ``with`` block and stopped by :meth:`close` on leaving it."""
+
+    thread: threading.Thread
+
+    def _make_thread(self, target: Callable[[Any], None], arg: Any, name: str) -> None:
+        context = contextvars.copy_context()
+        self.thread = threading.Thread(
+            target=context.run, args=(target, arg), name=name, daemon=True
+        )
+
+    def __enter__(self: S) -> S:
+        self.thread.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the thread's work and wait for the thread to end."""
+        raise NotImplementedError
+
+
+class Ahead(ContextThread, Generic[T]):
     """The items of ``make()``, an iterator created and advanced in a background thread.
 
     Use as a context manager and iterate inside it. ``busy`` is the producer's time computing
@@ -49,23 +81,7 @@ class Ahead(Generic[T]):
         self.queue: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=max(depth, 1))
         self.stop = threading.Event()
         self.busy = self.waited = 0.0
-        # the caller's context (numpy's errstate lives in a context variable)
-        context = contextvars.copy_context()
-        self.thread = threading.Thread(
-            target=context.run, args=(self._run, make), name=name, daemon=True
-        )
-
-    def __enter__(self) -> Ahead[T]:
-        self.thread.start()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()
+        self._make_thread(self._run, make, name)
 
     def __iter__(self) -> Iterator[T]:
         while True:

@@ -179,8 +179,9 @@ def _check_both_dtypes(layer, x, expected) -> None:
     assert_within(f"{layer.type} float32", rel_linf(y32, expected), rounding_bound(spread))
 
 
-@pytest.mark.parametrize("case", _conv_grid(60, seed=15))
-def test_convolution_matches_caffe_im2col_loops(case) -> None:
+def _check_conv_against_loops(case) -> None:
+    """A seeded Convolution layer of ``case`` (C, O, H, W, kernel, stride, pad, dilation,
+    group) in both dtypes against the ``im2col.cpp`` loops."""
     c, o, h, w, kernel, stride, pad, dil, group = case
     rng = np.random.default_rng(zlib.crc32(repr(case).encode()))
     x = rng.standard_normal((2, c, h, w))
@@ -188,6 +189,11 @@ def test_convolution_matches_caffe_im2col_loops(case) -> None:
     bias = rng.standard_normal(o)
     layer = make_layer("Convolution", conv_params(o, kernel, stride, pad, dil, group), weight, bias)
     _check_both_dtypes(layer, x, conv_cpp(x, weight, bias, kernel, stride, pad, dil, group))
+
+
+@pytest.mark.parametrize("case", _conv_grid(60, seed=15))
+def test_convolution_matches_caffe_im2col_loops(case) -> None:
+    _check_conv_against_loops(case)
 
 
 @pytest.mark.parametrize("case", _conv_grid(4, seed=16))
@@ -243,12 +249,7 @@ def test_column_blocks_at_the_borders(case, block_bytes, monkeypatch) -> None:
     c, o, h, w, kernel, stride, pad, dil, group = case
     assert not conv._by_taps(c // group, o // group)
     monkeypatch.setattr(columns, "BLOCK_BYTES", block_bytes)
-    rng = np.random.default_rng(zlib.crc32(repr(case).encode()))
-    x = rng.standard_normal((2, c, h, w))
-    weight = rng.standard_normal((o, c // group, *kernel))
-    bias = rng.standard_normal(o)
-    layer = make_layer("Convolution", conv_params(o, kernel, stride, pad, dil, group), weight, bias)
-    _check_both_dtypes(layer, x, conv_cpp(x, weight, bias, kernel, stride, pad, dil, group))
+    _check_conv_against_loops(case)
 
 
 @pytest.mark.parametrize("case", _conv_grid(24, seed=17))
