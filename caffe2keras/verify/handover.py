@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
-from caffe2keras.verify.producer import ContextThread, join_draining
+from caffe2keras.verify.producer import ContextThread, hand_over, join_draining
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -83,17 +83,7 @@ class Behind(ContextThread, Generic[T, R]):
         """Queue ``entry``, waiting for room; False when the worker has ended."""
         start = time.perf_counter()
         try:
-            while not self.done.is_set():
-                try:
-                    self.queue.put(entry, timeout=_POLL)
-                except queue.Full:
-                    continue
-                if self.depth == 0:  # until the worker has taken it
-                    with self.queue.all_tasks_done:
-                        while self.queue.unfinished_tasks and not self.done.is_set():
-                            self.queue.all_tasks_done.wait(_POLL)
-                return True
-            return False
+            return hand_over(self.queue, entry, self.depth, self.done)
         finally:
             self.waited += time.perf_counter() - start
 

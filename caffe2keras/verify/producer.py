@@ -127,16 +127,24 @@ class Ahead(ContextThread, Generic[T]):
 
     def _put(self, entry: tuple[bool, Any]) -> None:
         """Queue ``entry``, waiting for room, unless the consumer has gone."""
-        while not self.stop.is_set():
-            try:
-                self.queue.put(entry, timeout=_POLL)
-                break
-            except queue.Full:
-                continue
-        if self.depth == 0:  # until the consumer has taken it
-            with self.queue.all_tasks_done:
-                while self.queue.unfinished_tasks and not self.stop.is_set():
-                    self.queue.all_tasks_done.wait(_POLL)
+        hand_over(self.queue, entry, self.depth, self.stop)
+
+
+def hand_over(items: queue.Queue[Any], entry: Any, depth: int, gone: threading.Event) -> bool:
+    """Put ``entry`` in ``items``, waiting for room and, with ``depth`` 0, until it has been
+    taken (``task_done``); False, without queueing it, when ``gone`` is set first (the other
+    side has left). Used by :class:`Ahead` and ``handover.Behind``."""
+    while not gone.is_set():
+        try:
+            items.put(entry, timeout=_POLL)
+        except queue.Full:
+            continue
+        if depth == 0:
+            with items.all_tasks_done:
+                while items.unfinished_tasks and not gone.is_set():
+                    items.all_tasks_done.wait(_POLL)
+        return True
+    return False
 
 
 def join_draining(thread: threading.Thread, items: queue.Queue[Any]) -> None:
